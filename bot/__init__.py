@@ -1,0 +1,3 @@
+"""Sentry issue alerts and triage in Slack."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Sentry REST API: typed models, error tree and the async client."""
