@@ -1,0 +1,152 @@
+"""The card's interaction contract: stable action_ids, the versioned option/button value, block_ids.
+
+Cards stay in Slack for months, so everything here is a compatibility promise: an action_id is
+never renamed, and a value written by an old card must decode (or fail with `ActionValueError`)
+after any upgrade. Changing the value layout means a new version number, with the old decoder kept.
+
+Value format, version 1: `1|<issue_id>|<op>|<arg>`, at most 75 characters. Slack accepts option
+values up to 150 and button values up to 2000 (LIMITS.md §3 and §4), but older Slack docs and the
+Node SDK still say 75 for options, so 75 is the conservative bound for every value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+ISSUE_RESOLVE: Final = "issue.resolve"
+ISSUE_IGNORE: Final = "issue.ignore"
+ISSUE_ASSIGN: Final = "issue.assign"
+ISSUE_UNRESOLVE: Final = "issue.unresolve"
+ISSUE_OPEN: Final = "issue.open"
+
+ACTION_IDS: Final = frozenset(
+    {ISSUE_RESOLVE, ISSUE_IGNORE, ISSUE_ASSIGN, ISSUE_UNRESOLVE, ISSUE_OPEN}
+)
+
+OP_RESOLVE: Final = "resolve"
+OP_IGNORE: Final = "ignore"
+OP_ASSIGN: Final = "assign"
+OP_UNRESOLVE: Final = "unresolve"
+OP_OPEN: Final = "open"
+
+RESOLVE_NOW: Final = "now"
+RESOLVE_NEXT_RELEASE: Final = "next_release"
+RESOLVE_CURRENT_RELEASE: Final = "current_release"
+RESOLVE_ARGS: Final = (RESOLVE_NOW, RESOLVE_NEXT_RELEASE, RESOLVE_CURRENT_RELEASE)
+
+IGNORE_UNTIL_ESCALATING: Final = "until_escalating"
+IGNORE_30M: Final = "30m"
+IGNORE_2H: Final = "2h"
+IGNORE_24H: Final = "24h"
+IGNORE_1W: Final = "1w"
+IGNORE_EVENTS: Final = "events"  # "until N more events": the handler asks N in a dialog
+IGNORE_USERS: Final = "users"  # "until N more users": the handler asks N in a dialog
+IGNORE_FOREVER: Final = "forever"
+IGNORE_ARGS: Final = (
+    IGNORE_UNTIL_ESCALATING,
+    IGNORE_30M,
+    IGNORE_2H,
+    IGNORE_24H,
+    IGNORE_1W,
+    IGNORE_EVENTS,
+    IGNORE_USERS,
+    IGNORE_FOREVER,
+)
+# Sentry's `statusDetails.ignoreDuration` is in minutes (reference/sentry/CONTRACT.md §6.6).
+IGNORE_DURATION_MINUTES: Final = {
+    IGNORE_30M: 30,
+    IGNORE_2H: 120,
+    IGNORE_24H: 1440,
+    IGNORE_1W: 10080,
+}
+
+ASSIGN_ME: Final = "me"
+ASSIGN_NONE: Final = "none"
+
+VALUE_VERSION: Final = "1"
+VALUE_MAX_LENGTH: Final = 75
+BLOCK_ID_MAX_LENGTH: Final = 255  # LIMITS.md §2: block_id is at most 255 characters
+
+_SEPARATOR = "|"
+# Sentry ids are numeric strings; letters, `_` and `-` are allowed to stay neutral about hosts.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_ACTOR = re.compile(r"(user|team):[A-Za-z0-9_-]{1,40}")
+
+
+class ActionValueError(ValueError):
+    """A value that this version of the app did not write: unknown version, op or shape."""
+
+
+def _valid_arg(op: str, arg: str) -> bool:
+    if op == OP_RESOLVE:
+        return arg in RESOLVE_ARGS
+    if op == OP_IGNORE:
+        return arg in IGNORE_ARGS
+    if op == OP_ASSIGN:
+        return arg in {ASSIGN_ME, ASSIGN_NONE} or _ACTOR.fullmatch(arg) is not None
+    if op in {OP_UNRESOLVE, OP_OPEN}:
+        return arg == ""
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class ActionValue:
+    """What one control does to one issue: `op` (resolve, ignore, …) with its `arg` (`2h`, …).
+
+    Construction validates, so an `ActionValue` in hand always encodes; `arg` for assignment is
+    `me`, `none`, or a Sentry actor `user:<id>` / `team:<id>` as `assignedTo` takes it.
+    """
+
+    issue_id: str
+    op: str
+    arg: str = ""
+
+    def __post_init__(self) -> None:
+        if not _TOKEN.fullmatch(self.issue_id):
+            raise ActionValueError(f"invalid issue id: {self.issue_id!r}")
+        if not _valid_arg(self.op, self.arg):
+            raise ActionValueError(f"invalid op/arg: {self.op!r} {self.arg!r}")
+        if len(self.encode()) > VALUE_MAX_LENGTH:
+            raise ActionValueError(f"value longer than {VALUE_MAX_LENGTH} characters")
+
+    def encode(self) -> str:
+        """The compact string put in an option's or button's `value`."""
+        return _SEPARATOR.join((VALUE_VERSION, self.issue_id, self.op, self.arg))
+
+    @classmethod
+    def decode(cls, value: object) -> ActionValue:
+        """Parse a value from a `block_actions` payload; anything foreign is `ActionValueError`."""
+        if not isinstance(value, str) or len(value) > VALUE_MAX_LENGTH:
+            raise ActionValueError("not an action value")
+        parts = value.split(_SEPARATOR)
+        if parts[0] != VALUE_VERSION:
+            raise ActionValueError(f"unknown action value version: {parts[0][:10]!r}")
+        if len(parts) != 4:
+            raise ActionValueError("malformed action value")
+        _, issue_id, op, arg = parts
+        return cls(issue_id=issue_id, op=op, arg=arg)
+
+
+def block_id(issue_id: str, part: str, revision: str) -> str:
+    """`issue:<id>:<part>:<revision>`, unique in a card and new for each rendered state.
+
+    Slack asks for a new block_id whenever a message is updated (LIMITS.md §2), and a
+    `block_suggestion` payload may carry only the block_id, not the message
+    (reference/slack/PAYLOADS.md (c)), so the issue id travels in it; see `issue_id_from_block_id`.
+    """
+    for token in (issue_id, part, revision):
+        if not _TOKEN.fullmatch(token):
+            raise ActionValueError(f"invalid block_id component: {token!r}")
+    return f"issue:{issue_id}:{part}:{revision}"
+
+
+def issue_id_from_block_id(value: object) -> str:
+    """The issue id in a block_id written by `block_id`; `ActionValueError` for anything else."""
+    if not isinstance(value, str) or len(value) > BLOCK_ID_MAX_LENGTH:
+        raise ActionValueError("not a card block_id")
+    parts = value.split(":")
+    if len(parts) != 4 or parts[0] != "issue" or not _TOKEN.fullmatch(parts[1]):
+        raise ActionValueError("not a card block_id")
+    return parts[1]
