@@ -1,0 +1,30 @@
+"""`python -m bot`: validate the settings and the routes file, then run until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from bot.config_file import ConfigError, load_config
+from bot.logs import configure_logging
+from bot.runtime import run
+from bot.settings import SettingsError, load_settings
+
+
+def main() -> None:
+    try:
+        settings = load_settings()
+        config = load_config(settings.config_path)
+    except (SettingsError, ConfigError) as exc:
+        for problem in exc.problems:
+            print(f"configuration error: {problem}", file=sys.stderr)
+        sys.exit(2)
+    configure_logging(fmt=settings.log_format, level=settings.log_level, secrets=settings.secrets)
+    # Containers reach the health endpoint from outside; HOST narrows it (tests use loopback).
+    host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104
+    asyncio.run(run(settings, config, host=host))
+
+
+if __name__ == "__main__":
+    main()

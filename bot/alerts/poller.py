@@ -1,0 +1,157 @@
+"""One poll cycle: find each route's new issues in Sentry and enqueue them for delivery.
+
+Cost does not grow with the number of routes or projects: routes sharing a query
+and environment are served by one org-level search per cycle
+(`<query> firstSeen:>=<floor>`, newest first), matched to routes by project here.
+The floor is the earliest moment any of those routes still needs (its watermark,
+or where it was polled up to), minus a look-back that absorbs Sentry's ingestion
+delay and clock skew; issues seen again inside the look-back are already in the
+card ledger and are ignored there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.alerts.delivery import Delivery, DeliveryReport
+from bot.metrics import Metrics
+from bot.sentry.client import SentryClient
+from bot.sentry.errors import SentryError
+from bot.sentry.models import Issue, format_time
+from bot.store.cards import CardStore, NewCard
+from bot.store.routes import Route, RouteStore
+
+logger = logging.getLogger(__name__)
+
+LOOKBACK = timedelta(minutes=5)
+MAX_PAGES = 20
+
+
+@dataclass
+class CycleReport:
+    searches: int = 0
+    found: int = 0
+    enqueued: int = 0
+    failed_groups: list[str] = field(default_factory=list)
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+
+
+def group_routes(routes: Sequence[Route]) -> dict[tuple[str, str | None], list[Route]]:
+    """Routes that can share one Sentry search: same query, same environment."""
+    groups: dict[tuple[str, str | None], list[Route]] = defaultdict(list)
+    for route in routes:
+        groups[(route.query, route.environment)].append(route)
+    return groups
+
+
+def search_query(query: str, floor: datetime) -> str:
+    return f"{query} firstSeen:>={format_time(floor)}".strip()
+
+
+def match(issues: Sequence[Issue], routes: Sequence[Route]) -> list[NewCard]:
+    """The (channel, issue) pairs owed: project routed and first seen after the watermark."""
+    owed: dict[tuple[str, str], NewCard] = {}
+    for issue in issues:
+        for route in routes:
+            if not route.matches_project(issue.project.slug):
+                continue
+            if issue.first_seen < route.watermark:
+                continue
+            key = (route.channel, issue.id)
+            if key not in owed:
+                owed[key] = NewCard(
+                    channel=route.channel,
+                    issue_id=issue.id,
+                    route_id=route.id,
+                    project=issue.project.slug,
+                    first_seen=issue.first_seen,
+                )
+    return list(owed.values())
+
+
+class Poller:
+    """Runs cycles: search, enqueue, reconcile interrupted posts, deliver."""
+
+    def __init__(
+        self,
+        *,
+        sentry: SentryClient,
+        routes: RouteStore,
+        cards: CardStore,
+        delivery: Delivery,
+        metrics: Metrics,
+        clock: Callable[[], datetime],
+        reconcile_after: timedelta,
+    ) -> None:
+        self._sentry = sentry
+        self._routes = routes
+        self._cards = cards
+        self._delivery = delivery
+        self._metrics = metrics
+        self._clock = clock
+        self._reconcile_after = reconcile_after
+        self._reconciled_at_start = False
+        self.last_success: datetime | None = None
+        self.last_error: str | None = None
+
+    def stop(self) -> None:
+        self._delivery.stopping = True
+
+    async def _search(self, query: str, environment: str | None, floor: datetime) -> list[Issue]:
+        issues: list[Issue] = []
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            page = await self._sentry.list_issues(
+                query=search_query(query, floor),
+                sort="new",
+                environment=environment,
+                cursor=cursor,
+            )
+            issues.extend(page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        return issues
+
+    async def run_cycle(self) -> CycleReport:
+        report = CycleReport()
+        started = self._clock()
+        routes = await self._routes.all()
+        known: dict[str, Issue] = {}
+        for (query, environment), group in group_routes(routes).items():
+            floor = min(route.floor for route in group) - LOOKBACK
+            try:
+                issues = await self._search(query, environment, floor)
+            except SentryError as exc:
+                report.failed_groups.append(query)
+                logger.warning("Sentry search %r failed: %s", query, exc)
+                continue
+            report.searches += 1
+            report.found += len(issues)
+            known.update((issue.id, issue) for issue in issues)
+            report.enqueued += await self._cards.enqueue(match(issues, group))
+            await self._routes.set_polled_until((r.id for r in group), started)
+
+        if not self._reconciled_at_start:
+            # Nothing of this process is in flight yet: every `posting` row is a leftover.
+            await self._delivery.reconcile(claimed_before=None)
+            self._reconciled_at_start = True
+        else:
+            await self._delivery.reconcile(claimed_before=started - self._reconcile_after)
+
+        report.delivery = await self._delivery.deliver(known, {r.id: r for r in routes})
+        outcome = "ok" if not report.failed_groups else "sentry_error"
+        self._metrics.polls.labels(outcome).inc()
+        self._metrics.poll_seconds.observe((self._clock() - started).total_seconds())
+        if report.failed_groups:
+            self.last_error = f"Sentry search failed for {len(report.failed_groups)} route group(s)"
+        elif report.delivery.workspace_problem:
+            self.last_error = f"Slack: {report.delivery.workspace_problem}"
+        else:
+            self.last_error = None
+            self.last_success = started
+        return report

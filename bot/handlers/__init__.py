@@ -1,0 +1,31 @@
+"""Slack listeners: thin adapters from Bolt requests to the use cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.metrics import Metrics
+from bot.sentry.client import SentryClient
+from bot.slack.notifier import SlackNotifier
+from bot.store.cards import CardStore
+from bot.store.routes import RouteStore
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerContext:
+    """What listeners may use; built once by the composition root."""
+
+    sentry: SentryClient
+    notifier: SlackNotifier
+    routes: RouteStore
+    cards: CardStore
+    metrics: Metrics
+
+
+def register(app: AsyncApp, ctx: HandlerContext) -> None:
+    """Bind every listener of the app."""
+    from bot.handlers import card_actions
+
+    card_actions.register(app, ctx)

@@ -1,0 +1,52 @@
+"""Prometheus metrics of the process, in one registry owned by the composition root."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    """Every metric the bot exports; passed explicitly to whoever records."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.polls = Counter(
+            "sentry_slack_polls", "Poll cycles by outcome", ["outcome"], registry=self.registry
+        )
+        self.poll_seconds = Histogram(
+            "sentry_slack_poll_seconds", "Wall time of one poll cycle", registry=self.registry
+        )
+        self.sentry_requests = Counter(
+            "sentry_slack_sentry_requests",
+            "Sentry API requests by outcome (HTTP status class or error)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.sentry_seconds = Histogram(
+            "sentry_slack_sentry_request_seconds", "Sentry API latency", registry=self.registry
+        )
+        self.slack_calls = Counter(
+            "sentry_slack_slack_calls",
+            "Slack Web API calls by method and outcome",
+            ["method", "outcome"],
+            registry=self.registry,
+        )
+        self.cards_posted = Counter(
+            "sentry_slack_cards_posted",
+            "Messages posted for new issues, by kind (card, summary, reply)",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.cards_owed = Gauge(
+            "sentry_slack_cards_owed", "Issues waiting to be posted", registry=self.registry
+        )
+        self.actions = Counter(
+            "sentry_slack_actions",
+            "Triage actions by kind and result",
+            ["kind", "result"],
+            registry=self.registry,
+        )
+        self.ready = Gauge("sentry_slack_ready", "1 once the app is ready", registry=self.registry)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,246 @@
+"""The composition root: builds settings' clients, store, scheduler and listeners once,
+runs them until SIGTERM, and closes them in order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.alerts.delivery import Delivery
+from bot.alerts.poller import Poller
+from bot.config_file import BotConfig
+from bot.handlers import HandlerContext, register
+from bot.metrics import Metrics
+from bot.sentry.client import SentryClient
+from bot.settings import Settings
+from bot.slack.notifier import SlackNotifier
+from bot.store.cards import CardStore
+from bot.store.database import create_engine
+from bot.store.migrations import migrate
+from bot.store.routes import RouteStore
+from bot.web import build_web_app
+
+logger = logging.getLogger(__name__)
+
+SLACK_TIMEOUT_SECONDS = 15
+SHUTDOWN_GRACE_SECONDS = 20.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Runtime:
+    """Owns every long-lived object of the process."""
+
+    def __init__(self, settings: Settings, config: BotConfig, *, host: str) -> None:
+        self.settings = settings
+        self.config = config
+        self.host = host
+        self.metrics = Metrics()
+        self.engine = create_engine(settings.database_url)
+        self.routes = RouteStore(self.engine)
+        self.cards = CardStore(self.engine)
+        self.http = httpx.AsyncClient(
+            timeout=httpx.Timeout(10.0, connect=5.0),
+            headers={"User-Agent": "sentry-slack-triage"},
+            event_hooks={"response": [self._count_sentry_response]},
+        )
+        self.sentry = SentryClient(
+            self.http,
+            base_url=settings.sentry_base_url,
+            token=settings.sentry_token,
+            org=settings.sentry_org,
+        )
+        token = settings.slack_bot_token.reveal()
+        self.slack = AsyncWebClient(
+            token=token,
+            base_url=settings.slack_api_url,
+            timeout=SLACK_TIMEOUT_SECONDS,
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(max_retry_count=2),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+                AsyncServerErrorRetryHandler(max_retry_count=2),
+            ],
+        )
+        # Posts are retried only on 429 (never posted); any other failure is settled
+        # by reading the channel history, so a post is never made twice.
+        self.slack_posts = AsyncWebClient(
+            token=token,
+            base_url=settings.slack_api_url,
+            timeout=SLACK_TIMEOUT_SECONDS,
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=5)],
+        )
+        self.notifier = SlackNotifier(
+            client=self.slack, post_client=self.slack_posts, metrics=self.metrics
+        )
+        self.delivery = Delivery(
+            cards=self.cards,
+            notifier=self.notifier,
+            sentry=self.sentry,
+            metrics=self.metrics,
+            clock=utc_now,
+            storm_threshold=settings.storm_threshold,
+        )
+        self.poller = Poller(
+            sentry=self.sentry,
+            routes=self.routes,
+            cards=self.cards,
+            delivery=self.delivery,
+            metrics=self.metrics,
+            clock=utc_now,
+            reconcile_after=timedelta(
+                seconds=max(120, 4 * SLACK_TIMEOUT_SECONDS, 2 * settings.poll_interval_seconds)
+            ),
+        )
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.bolt = AsyncApp(
+            client=self.slack,
+            signing_secret=(
+                settings.slack_signing_secret.reveal() if settings.slack_signing_secret else ""
+            ),
+            request_verification_enabled=not settings.socket_mode,
+            process_before_response=False,
+        )
+        register(
+            self.bolt,
+            HandlerContext(
+                sentry=self.sentry,
+                notifier=self.notifier,
+                routes=self.routes,
+                cards=self.cards,
+                metrics=self.metrics,
+            ),
+        )
+        self.socket: AsyncSocketModeHandler | None = None
+        self.web_runner: web.AppRunner | None = None
+        self._poll_task: asyncio.Task[None] | None = None
+        self._ready = False
+
+    async def _count_sentry_response(self, response: httpx.Response) -> None:
+        self.metrics.sentry_requests.labels(f"{response.status_code // 100}xx").inc()
+
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        checks: dict[str, Any] = {}
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["scheduler"] = "ok" if self.scheduler.running else "stopped"
+        checks["mode"] = "socket" if self.settings.socket_mode else "http"
+        if self.poller.last_success:
+            checks["last_poll"] = self.poller.last_success.isoformat()
+        degraded = [self.poller.last_error] if self.poller.last_error else []
+        ready = self._ready and checks["database"] == "ok" and checks["scheduler"] == "ok"
+        return ready, {
+            "status": "ok" if ready else "starting",
+            "checks": checks,
+            "degraded": degraded,
+        }
+
+    async def _poll(self) -> None:
+        self._poll_task = asyncio.current_task()
+        try:
+            report = await self.poller.run_cycle()
+            if report.enqueued or report.delivery.cards or report.delivery.summaries:
+                logger.info(
+                    "poll: %d new, %d cards, %d summaries posted",
+                    report.enqueued,
+                    report.delivery.cards,
+                    report.delivery.summaries,
+                )
+        except Exception:
+            self.metrics.polls.labels("error").inc()
+            logger.exception("poll cycle failed; the next cycle retries")
+        finally:
+            self._poll_task = None
+
+    async def start(self) -> None:
+        await migrate(self.engine)
+        await self.routes.sync_file_routes(self.config.routes, now=utc_now())
+        if self.settings.socket_mode:
+            assert self.settings.slack_app_token is not None
+            self.socket = AsyncSocketModeHandler(
+                self.bolt, app_token=self.settings.slack_app_token.reveal()
+            )
+            await self.socket.connect_async()  # type: ignore[no-untyped-call]
+        web_app = build_web_app(
+            health=self.health,
+            metrics=self.metrics,
+            bolt=None if self.settings.socket_mode else self.bolt,
+        )
+        self.web_runner = web.AppRunner(web_app, access_log=None)
+        await self.web_runner.setup()
+        await web.TCPSite(self.web_runner, self.host, self.settings.port).start()
+        self.scheduler.add_job(
+            self._poll,
+            IntervalTrigger(seconds=self.settings.poll_interval_seconds, timezone=UTC),
+            id="poll",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=utc_now(),
+            misfire_grace_time=None,
+        )
+        self.scheduler.start()
+        self._ready = True
+        self.metrics.ready.set(1)
+        logger.info(
+            "ready: %s mode, polling every %ds, listening on port %d",
+            "Socket Mode" if self.settings.socket_mode else "HTTP",
+            self.settings.poll_interval_seconds,
+            self.settings.port,
+        )
+
+    async def close(self) -> None:
+        self._ready = False
+        self.metrics.ready.set(0)
+        self.poller.stop()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        task = self._poll_task
+        if task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), SHUTDOWN_GRACE_SECONDS)
+            except TimeoutError:
+                logger.warning("the poll cycle did not finish in time; it resumes on restart")
+        if self.socket is not None:
+            await self.socket.close_async()  # type: ignore[no-untyped-call]
+        if self.web_runner is not None:
+            await self.web_runner.cleanup()
+        await self.http.aclose()
+        await self.engine.dispose()
+
+
+async def run(settings: Settings, config: BotConfig, *, host: str) -> None:
+    """Start everything, wait for SIGTERM or SIGINT, then stop cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    runtime = Runtime(settings, config, host=host)
+    try:
+        await runtime.start()
+        await stop.wait()
+        logger.info("stopping")
+    finally:
+        await runtime.close()
+    logger.info("stopped")

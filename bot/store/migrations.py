@@ -1,0 +1,66 @@
+"""Versioned schema: a new database gets the current tables; an older one is upgraded in place.
+
+A fresh database is created from `schema.metadata` and stamped with the latest
+version. A database stamped with an older version runs each later step in order,
+inside one transaction per step, so a crash mid-upgrade leaves the last good version.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.store import schema
+
+logger = logging.getLogger(__name__)
+
+Step = Callable[[Connection], None]
+
+# Version N is reached by running MIGRATIONS[N - 2] on a version N-1 database.
+# Version 1 is the baseline: routes and cards.
+MIGRATIONS: list[Step] = []
+
+LATEST_VERSION = 1 + len(MIGRATIONS)
+
+
+def _current_version(conn: Connection) -> int | None:
+    if not sa.inspect(conn).has_table("schema_version"):
+        return None
+    value = conn.execute(sa.select(sa.func.max(schema.schema_version.c.version))).scalar()
+    return int(value) if value is not None else None
+
+
+def _stamp(conn: Connection, version: int) -> None:
+    conn.execute(sa.delete(schema.schema_version))
+    conn.execute(sa.insert(schema.schema_version).values(version=version))
+
+
+def _upgrade(conn: Connection) -> tuple[int | None, int]:
+    found = _current_version(conn)
+    if found is None:
+        schema.metadata.create_all(conn)
+        _stamp(conn, LATEST_VERSION)
+        return None, LATEST_VERSION
+    if found > LATEST_VERSION:
+        raise RuntimeError(
+            f"the database is at schema version {found}, newer than this release "
+            f"({LATEST_VERSION}); run a newer release or restore a backup"
+        )
+    for version in range(found + 1, LATEST_VERSION + 1):
+        MIGRATIONS[version - 2](conn)
+        _stamp(conn, version)
+    return found, LATEST_VERSION
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the database to LATEST_VERSION; safe to run at every start."""
+    async with engine.begin() as conn:
+        found, now = await conn.run_sync(_upgrade)
+    if found is None:
+        logger.info("created database schema version %d", now)
+    elif found != now:
+        logger.info("upgraded database schema from version %d to %d", found, now)

@@ -1,0 +1,87 @@
+"""The current table definitions; migrations.py brings older databases up to them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Stores naive UTC (SQLite has no time zones) and always returns aware UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+# A route sends one channel the new issues of some projects matching a query.
+# `watermark` is the route's creation: issues first seen earlier are never posted.
+# `polled_until` is the moment up to which the route's issues have been enqueued.
+routes = sa.Table(
+    "routes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("projects", sa.String(2000), nullable=False, server_default=""),
+    sa.Column("query", sa.String(1000), nullable=False),
+    sa.Column("environment", sa.String(200), nullable=False, server_default=""),
+    sa.Column("mention", sa.String(500), nullable=False, server_default=""),
+    sa.Column("source", sa.String(8), nullable=False),
+    sa.Column("created_by", sa.String(32), nullable=True),
+    sa.Column("watermark", UTCDateTime, nullable=False),
+    sa.Column("polled_until", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("channel", "projects", "query", "environment", name="uq_routes_natural"),
+)
+
+# One row per (channel, issue): the exactly-once ledger of alert cards.
+# state: owed (to post) -> posting (claimed, post in flight) -> posted (message_ts known).
+cards = sa.Table(
+    "cards",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("issue_id", sa.String(32), nullable=False),
+    sa.Column("route_id", sa.Integer, nullable=True),
+    sa.Column("project", sa.String(200), nullable=False, server_default=""),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("state", sa.String(8), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False, server_default="card"),
+    sa.Column("message_ts", sa.String(32), nullable=True),
+    sa.Column("claim_token", sa.String(64), nullable=True),
+    sa.Column("claimed_at", UTCDateTime, nullable=True),
+    sa.Column("posted_at", UTCDateTime, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.String(200), nullable=True),
+    sa.Column("rendered", sa.String(64), nullable=True),
+    sa.Column("status", sa.String(32), nullable=True),
+    sa.Column("substatus", sa.String(40), nullable=True),
+    sa.Column("last_action", sa.Text, nullable=True),
+    sa.UniqueConstraint("channel", "issue_id", name="uq_cards_channel_issue"),
+)
+sa.Index("ix_cards_state_channel", cards.c.state, cards.c.channel)
+sa.Index("ix_cards_issue", cards.c.issue_id)

@@ -1,0 +1,41 @@
+"""The HTTP listener: `/healthz` and `/metrics` in both modes, `/slack/events` in HTTP mode."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+from bot.metrics import Metrics
+
+HealthCheck = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
+
+
+def build_web_app(
+    *, health: HealthCheck, metrics: Metrics, bolt: AsyncApp | None
+) -> web.Application:
+    """`bolt` is given in HTTP mode only: Slack's requests are then verified and dispatched."""
+
+    async def healthz(_request: web.Request) -> web.Response:
+        ready, details = await health()
+        return web.json_response(details, status=200 if ready else 503)
+
+    async def metrics_page(_request: web.Request) -> web.Response:
+        return web.Response(
+            body=metrics.render(), headers={"Content-Type": "text/plain; version=0.0.4"}
+        )
+
+    app = web.Application(client_max_size=1024 * 1024)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_page)
+    if bolt is not None:
+
+        async def slack_events(request: web.Request) -> web.Response:
+            bolt_request = await to_bolt_request(request)
+            return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
+
+        app.router.add_post("/slack/events", slack_events)
+    return app
