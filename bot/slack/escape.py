@@ -25,6 +25,7 @@ _WHITESPACE = re.compile(r"\s+")
 _PARTIAL_ENTITY = re.compile(r"&(?:a|am|amp|l|lt|g|gt)?$")
 # Characters that would end or break the URL part of `<url|label>` (LIMITS.md §8 rule 2).
 _URL_UNSAFE = {"|": "%7C", "<": "%3C", ">": "%3E", " ": "%20", '"': "%22"}
+_PRINTABLE_ASCII = "".join(chr(code) for code in range(0x21, 0x7F))
 
 # Slack IDs: users `U…`/`W…` (Enterprise Grid), user groups `S…`; upper-case alphanumerics.
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
@@ -72,23 +73,24 @@ def mrkdwn(text: str, limit: int) -> str:
 
 
 def plain(text: str, limit: int) -> str:
-    """Untrusted text for a `plain_text` object (header, button, option, placeholder).
+    """Untrusted text for a `plain_text` object (button, option, placeholder, header).
 
-    Slack does not parse mrkdwn or `<…>` sequences in plain_text, and whether it decodes
-    entities there is unverified (LIMITS.md §8 rule 5), so the text is not escaped; control
-    characters are removed, whitespace is collapsed and the result is cut to `limit`
-    (e.g. 75 for option and button text, 150 for headers and placeholders, LIMITS.md §3 and §4).
+    Slack does not apply mrkdwn to plain_text, but whether `<!here>` is inert there and whether
+    entities are decoded is unverified (LIMITS.md §8 rule 5). So nothing is entity-escaped,
+    and `<`/`>` become the single angle quotation marks U+2039/U+203A, which no Slack parser
+    treats as a control sequence.
+    Control characters are removed, whitespace collapsed, and the result is cut to `limit`
+    (75 for option and button text, 150 for headers and placeholders, LIMITS.md §3 and §4).
     """
-    return truncate(one_line(text), limit)
+    return truncate(one_line(text).replace("<", "\u2039").replace(">", "\u203a"), limit)
 
 
-def safe_url(url: str) -> str | None:
-    """`url` ready for the URL part of `<url|label>`, or None when it is not plain http(s).
+def http_url(url: str) -> str | None:
+    """`url` percent-encoded where Slack needs it, or None when it is not plain http(s).
 
-    Only `http`/`https` URLs with a host are linked; `|`, `<`, `>`, spaces and quotes are
-    percent-encoded (a raw `|` would end the URL part, LIMITS.md §8 rule 2), other non-ASCII
-    characters are percent-encoded as UTF-8, and `&` is written `&amp;` like every ampersand
-    in mrkdwn (LIMITS.md §8 rule 1).
+    Only `http`/`https` URLs with a host qualify; `|`, `<`, `>`, spaces and quotes are
+    percent-encoded (a raw `|` would end the URL part of `<url|label>`, LIMITS.md §8 rule 2),
+    as are non-ASCII characters (UTF-8). Use as is for a button's `url` field.
     """
     cleaned = strip_control(url).strip()
     try:
@@ -98,23 +100,30 @@ def safe_url(url: str) -> str | None:
     if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
         return None
     encoded = "".join(_URL_UNSAFE.get(char, char) for char in cleaned)
-    encoded = quote(encoded, safe="".join(chr(c) for c in range(0x21, 0x7F)))
-    return encoded.replace("&", "&amp;")
+    return quote(encoded, safe=_PRINTABLE_ASCII)
 
 
-def link(url: str, label: str, *, limit: int = 3000) -> str:
+def safe_url(url: str) -> str | None:
+    """`http_url` for the URL part of a mrkdwn `<url|label>`: `&` is written `&amp;` (§8 rule 1)."""
+    encoded = http_url(url)
+    return None if encoded is None else encoded.replace("&", "&amp;")
+
+
+def link(url: str, label: str, *, limit: int = 3000, label_limit: int | None = None) -> str:
     """`<url|label>` from an untrusted URL and label, at most `limit` characters in total.
 
-    The label is escaped and cut to what the URL leaves of `limit` (3000 is the section text
-    limit, LIMITS.md §2). When the URL is not http(s), or is too long to leave room for a
-    readable label, the result is the escaped label alone: an unlinked title beats a broken one.
+    The label is escaped and cut to `label_limit` and to what the URL leaves of `limit` (3000 is
+    the section text limit, LIMITS.md §2). When the URL is not http(s), or is too long to leave
+    room for a readable label, the result is the escaped label alone (cut to `label_limit`):
+    an unlinked title beats a broken one.
     """
     label_text = one_line(label)
+    label_room = limit if label_limit is None else min(limit, label_limit)
     target = safe_url(url)
-    room = limit - len(target) - 3 if target is not None else 0
-    if target is None or room < min(len(escape_mrkdwn(label_text)), 20):
-        return mrkdwn(label_text, limit)
-    return f"<{target}|{mrkdwn(label_text, room)}>"
+    url_room = limit - len(target) - 3 if target is not None else 0
+    if target is None or url_room < min(len(escape_mrkdwn(label_text)), 20):
+        return mrkdwn(label_text, label_room)
+    return f"<{target}|{mrkdwn(label_text, min(label_room, url_room))}>"
 
 
 def mention(slack_id: str) -> str:
