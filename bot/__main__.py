@@ -9,7 +9,7 @@ import sys
 from bot.config_file import ConfigError, load_config
 from bot.logs import configure_logging
 from bot.runtime import run
-from bot.settings import SettingsError, load_settings
+from bot.settings import SECRET_VARIABLES, SettingsError, load_settings
 
 
 def main() -> None:
@@ -20,6 +20,10 @@ def main() -> None:
         for problem in exc.problems:
             print(f"configuration error: {problem}", file=sys.stderr)
         sys.exit(2)
+    # Secrets live in `settings` only: no library reads them from the environment behind
+    # the bot's back, and no child process inherits them.
+    for name in SECRET_VARIABLES:
+        os.environ.pop(name, None)
     configure_logging(fmt=settings.log_format, level=settings.log_level, secrets=settings.secrets)
     # Containers reach the health endpoint from outside; HOST narrows it (tests use loopback).
     host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104

@@ -18,7 +18,7 @@ from bot.secret import Secret
 
 DEFAULT_DATABASE_URL = "sqlite:///data/bot.sqlite3"
 DEFAULT_CONFIG_FILE = "bot.yml"
-SAAS_HOSTS = ("sentry.io", "us.sentry.io", "de.sentry.io")
+SECRET_VARIABLES = ("SENTRY_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
 
 
 class SettingsError(Exception):
@@ -107,7 +107,9 @@ def async_database_url(url: str) -> str:
         return f"sqlite+aiosqlite://{rest}"
     if base in ("postgresql", "postgres"):
         return f"postgresql+psycopg://{rest}"
-    raise ValueError(f"scheme '{scheme}' is not supported (use sqlite:/// or postgresql+psycopg://)")
+    raise ValueError(
+        f"scheme '{scheme}' is not supported (use sqlite:/// or postgresql+psycopg://)"
+    )
 
 
 def _int_setting(
