@@ -25,9 +25,7 @@ def main() -> None:
     for name in SECRET_VARIABLES:
         os.environ.pop(name, None)
     configure_logging(fmt=settings.log_format, level=settings.log_level, secrets=settings.secrets)
-    # Containers reach the health endpoint from outside; HOST narrows it (tests use loopback).
-    host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104
-    asyncio.run(run(settings, config, host=host))
+    asyncio.run(run(settings, config))
 
 
 if __name__ == "__main__":

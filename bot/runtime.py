@@ -50,10 +50,9 @@ def utc_now() -> datetime:
 class Runtime:
     """Owns every long-lived object of the process."""
 
-    def __init__(self, settings: Settings, config: BotConfig, *, host: str) -> None:
+    def __init__(self, settings: Settings, config: BotConfig) -> None:
         self.settings = settings
         self.config = config
-        self.host = host
         self.metrics = Metrics()
         self.engine = create_engine(settings.database_url)
         self.routes = RouteStore(self.engine)
@@ -190,7 +189,7 @@ class Runtime:
         )
         self.web_runner = web.AppRunner(web_app, access_log=None)
         await self.web_runner.setup()
-        await web.TCPSite(self.web_runner, self.host, self.settings.port).start()
+        await web.TCPSite(self.web_runner, self.settings.bind_host, self.settings.port).start()
         self.scheduler.add_job(
             self._poll,
             IntervalTrigger(seconds=self.settings.poll_interval_seconds, timezone=UTC),
@@ -230,13 +229,13 @@ class Runtime:
         await self.engine.dispose()
 
 
-async def run(settings: Settings, config: BotConfig, *, host: str) -> None:
+async def run(settings: Settings, config: BotConfig) -> None:
     """Start everything, wait for SIGTERM or SIGINT, then stop cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    runtime = Runtime(settings, config, host=host)
+    runtime = Runtime(settings, config)
     try:
         await runtime.start()
         await stop.wait()

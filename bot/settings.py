@@ -44,6 +44,7 @@ class Settings:
     config_path: Path | None
     poll_interval_seconds: int
     port: int
+    bind_host: str
     log_format: Literal["text", "json"]
     log_level: str
     storm_threshold: int
@@ -195,6 +196,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
     elif (cwd / DEFAULT_CONFIG_FILE).is_file():
         config_path = cwd / DEFAULT_CONFIG_FILE
 
+    bind_host = env.get("HOST", "").strip() or "0.0.0.0"  # noqa: S104 - reachable in containers
     poll = _int_setting(env, "POLL_INTERVAL_SECONDS", 60, 1, 86_400, problems)
     port = _int_setting(env, "PORT", 3000, 1, 65_535, problems)
     storm = _int_setting(env, "STORM_THRESHOLD", 10, 1, 1_000, problems)
@@ -226,6 +228,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         config_path=config_path,
         poll_interval_seconds=poll,
         port=port,
+        bind_host=bind_host,
         log_format="json" if log_format == "json" else "text",
         log_level=log_level,
         storm_threshold=storm,
