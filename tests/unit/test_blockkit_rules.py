@@ -48,7 +48,7 @@ def confirm(**overrides: Any) -> dict[str, Any]:
 
 
 def test_a_typical_card_is_valid() -> None:
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain("ZeroDivisionError")},
         {
             "type": "section",
@@ -198,7 +198,11 @@ def test_button_limits() -> None:
 
 
 def test_option_and_select_limits() -> None:
-    select = {"type": "static_select", "action_id": "s", "options": [option("o" * 75, "v" * 150)]}
+    select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": "s",
+        "options": [option("o" * 75, "v" * 150)],
+    }
     assert validate_blocks([actions(select)]) == []
     select["options"] = [option("o" * 76, "v" * 151)]
     assert validate_blocks([actions(select)]) == [
