@@ -1,0 +1,824 @@
+"""A fake Sentry on 127.0.0.1 speaking Sentry's wire format, with fault switches for tests.
+
+It is a real aiohttp server in a background thread (its own event loop), so any client in the
+test process or a subprocess reaches it by URL like a real deployment. Routes, bodies, auth,
+scopes, pagination (`Link`, `X-Hits`) and errors follow the reference CONTRACT.md (§2 to §7); issue
+updates are validated against the lenient OpenAPI subset in `tests/contract/sentry/`.
+
+    with FakeSentry(org="acme") as sentry:
+        issue = sentry.create_issue("web", "TypeError: x is undefined")
+        sentry.fail_next(2, status=429, reset_in=3)
+        ... client calls sentry.url ...
+        assert sentry.count("PUT", "/issues/") == 1
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote, unquote, urlencode
+
+import jsonschema
+from aiohttp import web
+
+from tests.fakes.sentry_search import QueryError, parse_period, parse_query
+from tests.fakes.sentry_state import (
+    JSON,
+    ApiError,
+    IssueRecord,
+    SentryOrgState,
+    simple_event,
+)
+
+CONTRACT_DIR = Path(__file__).resolve().parents[1] / "contract" / "sentry"
+SCHEMA_FILE = CONTRACT_DIR / "sentry-openapi-subset.lenient.json"
+
+# The server's own default when `query` is absent (CONTRACT.md §6.3), not the schema's.
+DEFAULT_ISSUE_QUERY = "is:unresolved issue.priority:[high, medium]"
+RATE_LIMIT_BODY = (
+    "You are attempting to use this endpoint too frequently. Limit is 5 requests in 1 seconds"
+)
+NOT_FOUND = {"detail": "The requested resource does not exist"}
+FORBIDDEN = {"detail": "You do not have permission to perform this action."}
+
+# What an internal integration for this bot would be granted (CONTRACT.md §2 scopes table).
+DEFAULT_SCOPES = frozenset(
+    {
+        "org:read",
+        "project:read",
+        "project:releases",
+        "event:read",
+        "event:write",
+        "event:admin",
+        "member:read",
+        "team:read",
+    }
+)
+
+_EVENT_READ = ("event:read", "event:write", "event:admin")
+_EVENT_WRITE = ("event:write", "event:admin")
+_EVENT_ADMIN = ("event:admin",)
+_ORG_READ = ("org:read", "org:write", "org:admin")
+_PROJECT_READ = ("project:read", "project:write", "project:admin")
+_RELEASE_READ = ("org:ci", "project:admin", "project:read", "project:releases", "project:write")
+_RELEASE_WRITE = ("org:ci", "project:admin", "project:releases", "project:write")
+_MEMBER_READ = ("member:read", "member:write", "member:admin")
+
+_ORG = r"/api/0/organizations/(?P<org>[^/]+)"
+_PROJ = r"/api/0/projects/(?P<org>[^/]+)/(?P<project>[^/]+)"
+_ISSUE = _ORG + r"/(?:issues|groups)/(?P<issue>[^/]+)"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    scopes: tuple[str, ...]
+    handler: str
+
+
+def _route(method: str, pattern: str, scopes: tuple[str, ...], handler: str) -> Route:
+    return Route(method, re.compile(f"^{pattern}/$"), scopes, handler)
+
+
+ROUTES = (
+    _route("GET", _ORG, _ORG_READ, "get_org"),
+    _route("GET", _ORG + "/projects", _ORG_READ, "list_projects"),
+    _route("GET", _PROJ, _PROJECT_READ, "get_project"),
+    _route("GET", _ORG + "/issues", _EVENT_READ, "list_org_issues"),
+    _route("PUT", _ORG + "/issues", _EVENT_WRITE, "bulk_update"),
+    _route("DELETE", _ORG + "/issues", _EVENT_ADMIN, "bulk_delete"),
+    _route("GET", _PROJ + "/issues", _EVENT_READ, "list_project_issues"),
+    _route("PUT", _PROJ + "/issues", _EVENT_WRITE, "bulk_update"),
+    _route("GET", _ISSUE, _EVENT_READ, "get_issue"),
+    _route("PUT", _ISSUE, _EVENT_WRITE, "update_issue"),
+    _route("DELETE", _ISSUE, _EVENT_ADMIN, "delete_issue"),
+    _route("GET", _ISSUE + "/events", _EVENT_READ, "list_issue_events"),
+    _route("GET", _ISSUE + "/events/(?P<event>[^/]+)", _EVENT_READ, "get_issue_event"),
+    _route("GET", _ORG + "/shortids/(?P<short>[^/]+)", _EVENT_READ, "resolve_short_id"),
+    _route("GET", _PROJ + "/events", _PROJECT_READ, "list_project_events"),
+    _route("GET", _ORG + "/releases", _RELEASE_READ, "list_releases"),
+    _route("POST", _ORG + "/releases", _RELEASE_WRITE, "create_release"),
+    _route("GET", _ORG + "/releases/(?P<version>[^/]+)", _RELEASE_READ, "get_release"),
+    _route("GET", _ORG + "/members", _MEMBER_READ, "list_members"),
+    _route("GET", _ORG + "/teams", _ORG_READ, "list_teams"),
+)
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the fake saw it; `Authorization` is left out of `headers`."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    json: Any
+    headers: dict[str, str]
+    status: int | None = None
+
+    def params(self, name: str) -> list[str]:
+        return [value for key, value in self.query if key == name]
+
+    def param(self, name: str) -> str | None:
+        values = self.params(name)
+        return values[0] if values else None
+
+
+@dataclass
+class Fault:
+    kind: str  # "fail" | "drop" | "slow" | "malformed"
+    remaining: int
+    path_contains: str | None
+    status: int = 500
+    rate_limit_headers: bool = True
+    reset_in: float = 1.0
+    seconds: float = 0.0
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@cache
+def issue_update_schemas() -> tuple[JSON, JSON]:
+    """Request-body schemas of updateOrganizationIssue and updateOrganizationIssues."""
+    spec = json.loads(SCHEMA_FILE.read_text())
+    found: dict[str, JSON] = {}
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and operation.get("operationId") in (
+                "updateOrganizationIssue",
+                "updateOrganizationIssues",
+            ):
+                schema = operation["requestBody"]["content"]["application/json"]["schema"]
+                found[operation["operationId"]] = _nullable_to_json_schema(schema)
+    return found["updateOrganizationIssue"], found["updateOrganizationIssues"]
+
+
+def _nullable_to_json_schema(node: Any) -> Any:
+    """OpenAPI 3.0 `nullable: true` is `type: [T, "null"]` in JSON Schema."""
+    if isinstance(node, dict):
+        converted = {k: _nullable_to_json_schema(v) for k, v in node.items() if k != "nullable"}
+        if node.get("nullable") and isinstance(node.get("type"), str):
+            converted["type"] = [node["type"], "null"]
+        return converted
+    if isinstance(node, list):
+        return [_nullable_to_json_schema(v) for v in node]
+    return node
+
+
+class FakeSentry(SentryOrgState):
+    """The fake server; state helpers come from `SentryOrgState`."""
+
+    def __init__(
+        self,
+        *,
+        org: str = "acme",
+        token: str = "sntryu_fake0123456789abcdef",  # noqa: S107 - a fake credential
+        scopes: Iterable[str] = DEFAULT_SCOPES,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(org=org, clock=clock)
+        self.token = token
+        self.scopes = set(scopes)
+        self.latency = 0.0
+        self.violations: list[str] = []
+        self._requests: list[RecordedRequest] = []
+        self._faults: list[Fault] = []
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self.port = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeSentry:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        self.web_url = self.url
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._serve, args=(sock, ready), name="fake-sentry", daemon=True
+        )
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("fake Sentry did not start")
+        return self
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        stopping = self._stopping
+        if stopping is not None:
+            loop.call_soon_threadsafe(stopping.set)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        self._loop = self._thread = None
+
+    def __enter__(self) -> FakeSentry:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _serve(self, sock: socket.socket, ready: threading.Event) -> None:
+        loop = self._loop
+        assert loop is not None
+        asyncio.set_event_loop(loop)
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.SockSite(runner, sock).start())
+        self._stopping = asyncio.Event()
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(runner.cleanup())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    # -- fault switches ----------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        count: int,
+        *,
+        status: int = 500,
+        path_contains: str | None = None,
+        rate_limit_headers: bool = True,
+        reset_in: float = 1.0,
+    ) -> None:
+        """The next `count` matching requests fail with `status` (429: Sentry's string body)."""
+        self._add_fault(
+            Fault(
+                "fail",
+                count,
+                path_contains,
+                status=status,
+                rate_limit_headers=rate_limit_headers,
+                reset_in=reset_in,
+            )
+        )
+
+    def drop_next(self, count: int, *, path_contains: str | None = None) -> None:
+        """Close the connection of the next `count` matching requests without answering."""
+        self._add_fault(Fault("drop", count, path_contains))
+
+    def slow_next(self, count: int, seconds: float, *, path_contains: str | None = None) -> None:
+        """Delay the answer of the next `count` matching requests by `seconds`."""
+        self._add_fault(Fault("slow", count, path_contains, seconds=seconds))
+
+    def malformed_next(self, count: int, *, path_contains: str | None = None) -> None:
+        """Answer the next `count` matching requests 200 with a body that is not JSON."""
+        self._add_fault(Fault("malformed", count, path_contains))
+
+    def _add_fault(self, fault: Fault) -> None:
+        with self._cond:
+            self._faults.append(fault)
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._cond:
+            for fault in self._faults:
+                if fault.remaining > 0 and (
+                    fault.path_contains is None or fault.path_contains in path
+                ):
+                    fault.remaining -= 1
+                    return fault
+            return None
+
+    # -- request log -------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._cond:
+            return list(self._requests)
+
+    def requests_matching(
+        self, method: str | None = None, path_contains: str | None = None
+    ) -> list[RecordedRequest]:
+        with self._cond:
+            return [
+                r
+                for r in self._requests
+                if (method is None or r.method == method)
+                and (path_contains is None or path_contains in r.path)
+            ]
+
+    def count(self, method: str | None = None, path_contains: str | None = None) -> int:
+        return len(self.requests_matching(method, path_contains))
+
+    def clear_requests(self) -> None:
+        with self._cond:
+            self._requests.clear()
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Block until `predicate()` holds; re-checked on every request and state change."""
+        with self._cond:
+            if not self._cond.wait_for(predicate, timeout):
+                raise TimeoutError(f"fake Sentry: condition not met within {timeout} s")
+
+    async def until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """`wait_for` for async tests, without blocking their event loop."""
+        await asyncio.to_thread(self.wait_for, predicate, timeout)
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raw_body = await request.read()
+        try:
+            body = json.loads(raw_body) if raw_body else None
+        except ValueError:
+            body = None
+        record = RecordedRequest(
+            method=request.method,
+            path=request.rel_url.raw_path,
+            query=list(request.rel_url.query.items()),
+            json=body,
+            headers={k: v for k, v in request.headers.items() if k.lower() != "authorization"},
+        )
+        with self._cond:
+            self._requests.append(record)
+            self._changed()
+        if self.latency:
+            await self._pause(self.latency)
+        fault = self._take_fault(record.path)
+        if fault is not None and fault.kind == "drop":
+            with self._cond:
+                record.status = 0  # no answer at all
+                self._changed()
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError
+        if fault is not None and fault.kind == "slow":
+            await self._pause(fault.seconds)
+        if fault is not None and fault.kind == "malformed":
+            reply = Reply(200, None)
+            response = web.Response(
+                status=200, text='[{"id": "1", "title": ', content_type="application/json"
+            )
+        elif fault is not None and fault.kind == "fail":
+            reply = self._failure(fault)
+            response = self._respond(reply, record)
+        else:
+            reply = self._dispatch(request, record, raw_body)
+            response = self._respond(reply, record)
+        with self._cond:
+            record.status = reply.status
+            self._changed()
+        return response
+
+    async def _pause(self, seconds: float) -> None:
+        assert self._stopping is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    def _failure(self, fault: Fault) -> Reply:
+        if fault.status != 429:
+            return Reply(fault.status, {"detail": "Internal Error", "errorId": "f" * 32})
+        headers: dict[str, str] = {}
+        if fault.rate_limit_headers:
+            headers = {
+                "X-Sentry-Rate-Limit-Limit": "5",
+                "X-Sentry-Rate-Limit-Remaining": "0",
+                "X-Sentry-Rate-Limit-Reset": str(int(self.clock() + fault.reset_in)),
+                "X-Sentry-Rate-Limit-ConcurrentLimit": "25",
+                "X-Sentry-Rate-Limit-ConcurrentRemaining": "24",
+            }
+        return Reply(429, RATE_LIMIT_BODY, headers)
+
+    def _respond(self, reply: Reply, record: RecordedRequest) -> web.Response:
+        if reply.status in (202, 204) and reply.body is None:
+            return web.Response(status=reply.status, headers=reply.headers)
+        text = json.dumps(reply.body)
+        # Django's HttpResponse default content type for the rate limiter's 429 (CONTRACT.md §4).
+        content_type = "text/html" if reply.status == 429 else "application/json"
+        return web.Response(
+            status=reply.status,
+            text=text,
+            content_type=content_type,
+            headers=reply.headers,
+        )
+
+    def _dispatch(self, request: web.Request, record: RecordedRequest, raw_body: bytes) -> Reply:
+        auth = request.headers.get("Authorization")
+        if not auth:
+            return Reply(401, {"detail": "Authentication credentials were not provided."})
+        if auth != f"Bearer {self.token}":
+            return Reply(401, {"detail": "Invalid token"})
+        path_matched = False
+        for route in ROUTES:
+            match = route.pattern.match(record.path)
+            if match is None:
+                continue
+            path_matched = True
+            if route.method != record.method:
+                continue
+            groups = {k: unquote(v) for k, v in match.groupdict().items()}
+            with self._cond:
+                if groups["org"] != self.org:
+                    return Reply(404, NOT_FOUND)
+                if not self.scopes.intersection(route.scopes):
+                    return Reply(403, FORBIDDEN)
+                if raw_body and record.json is None:
+                    return Reply(400, {"detail": "JSON parse error - Expecting value"})
+                handler: Callable[[RecordedRequest, dict[str, str]], Reply] = getattr(
+                    self, "_op_" + route.handler
+                )
+                try:
+                    return handler(record, groups)
+                except ApiError as error:
+                    return Reply(error.status, error.body)
+                except QueryError as error:
+                    return Reply(400, {"detail": f"Error parsing search query: {error}"})
+        if path_matched:
+            return Reply(405, {"detail": f'Method "{record.method}" not allowed.'})
+        return Reply(404, NOT_FOUND)
+
+    # -- pagination (CONTRACT.md §3) ----------------------------------------------------------
+
+    def _paginate(
+        self, record: RecordedRequest, items: list[Any], *, per_page: int, value: str = "0"
+    ) -> tuple[list[Any], dict[str, str]]:
+        offset = 0
+        cursor = record.param("cursor")
+        if cursor is not None:
+            match = re.match(r"^-?\d+(?:\.\d+)?:(\d+):[01]$", cursor)
+            if not match:
+                raise ApiError(400, {"detail": "Invalid cursor parameter."})
+            offset = int(match.group(1))
+        page = items[offset : offset + per_page]
+        others = [(k, v) for k, v in record.query if k != "cursor"]
+        base = f"{self.url}{quote(record.path)}?" + urlencode(others)
+        prev_cursor = f"{value}:{max(offset - per_page, 0)}:1"
+        next_cursor = f"{value}:{offset + per_page}:0"
+        link = ", ".join(
+            [
+                f'<{base}&cursor={prev_cursor}>; rel="previous"; '
+                f'results="{_flag(offset > 0)}"; cursor="{prev_cursor}"',
+                f'<{base}&cursor={next_cursor}>; rel="next"; '
+                f'results="{_flag(offset + per_page < len(items))}"; cursor="{next_cursor}"',
+            ]
+        )
+        return page, {"Link": link}
+
+    def _per_page(self, record: RecordedRequest) -> int:
+        raw = record.param("per_page")
+        if raw is None:
+            return 100
+        if not raw.isdigit():
+            raise ApiError(400, {"detail": "Invalid per_page parameter."})
+        if int(raw) > 100:
+            raise ApiError(400, {"detail": "Invalid per_page value. Cannot exceed 100."})
+        return max(int(raw), 1)
+
+    def _list(self, record: RecordedRequest, items: list[Any]) -> Reply:
+        page, headers = self._paginate(record, items, per_page=self._per_page(record))
+        return Reply(200, page, headers)
+
+    # -- organization, projects ---------------------------------------------------------------
+
+    def _op_get_org(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        return Reply(200, {"id": "1", "slug": self.org, "name": self.org.title()})
+
+    def _op_list_projects(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        text = (record.param("query") or "").lower()
+        projects = [
+            self.project_json(p)
+            for p in sorted(self.projects(), key=lambda p: p.slug)
+            if text in p.slug.lower() or text in p.name.lower()
+        ]
+        return self._list(record, projects)
+
+    def _op_get_project(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        body = self.project_json(self.project(groups["project"]))
+        body["organization"] = {"id": "1", "slug": self.org, "name": self.org.title()}
+        return Reply(200, body)
+
+    # -- issue lists (CONTRACT.md §6.3, §6.4) ------------------------------------------------
+
+    def _op_list_org_issues(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        group_ids = record.params("group")
+        if group_ids:
+            if not all(g.isdigit() for g in group_ids):
+                raise ApiError(400, {"detail": "Group ids must be integers"})
+            wanted = {int(g) for g in group_ids}
+            found = [i for i in self.live_issues() if i.id in wanted]
+            found = [i for i in found if self._in_projects(i, record.params("project"))]
+            return Reply(200, [self.stream_issue_json(i) for i in found])
+        return self._search(record, project=None)
+
+    def _op_list_project_issues(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        project = self.project(groups["project"])
+        return self._search(record, project=project.slug)
+
+    def _search(self, record: RecordedRequest, *, project: str | None) -> Reply:
+        query = record.param("query")
+        if query is None:
+            query = DEFAULT_ISSUE_QUERY
+        if record.param("shortIdLookup") in ("1", "true") and query.strip():
+            direct = self._short_id_hit(query.strip())
+            if direct is not None:
+                return Reply(200, [self.stream_issue_json(direct)], {"X-Sentry-Direct-Hit": "1"})
+        sort = record.param("sort") or "date"
+        sort_keys: dict[str, Callable[[IssueRecord], Any]] = {
+            "date": lambda i: i.last_seen,
+            "new": lambda i: i.first_seen,
+            "freq": lambda i: i.count,
+            "user": lambda i: i.user_count,
+            "trends": lambda i: i.last_seen,
+            "recommended": lambda i: i.last_seen,
+        }
+        if sort not in sort_keys:
+            raise ApiError(400, {"detail": f"Invalid sort key '{sort}'"})
+        raw_limit = record.param("limit") or "100"
+        if not raw_limit.isdigit() or int(raw_limit) < 1:
+            raise ApiError(400, {"detail": "Invalid limit parameter."})
+        terms = parse_query(query)
+        issues = [
+            i
+            for i in self.live_issues()
+            if (project is None or i.project == project)
+            and self._in_projects(i, record.params("project"))
+            and self._in_environments(i, record.params("environment"))
+            and self._in_period(i, record.param("statsPeriod"))
+            and all(self.matches(i, term) for term in terms)
+        ]
+        issues.sort(key=lambda i: (sort_keys[sort](i), i.id), reverse=True)
+        page, headers = self._paginate(
+            record, issues, per_page=min(int(raw_limit), 100), value=str(_sort_value(issues, sort))
+        )
+        headers.update({"X-Hits": str(len(issues)), "X-Max-Hits": str(len(issues))})
+        return Reply(200, [self.stream_issue_json(i) for i in page], headers)
+
+    def _short_id_hit(self, query: str) -> IssueRecord | None:
+        if not re.match(r"^(?:issue+:)?(.*?)[\s_-]([A-Za-z0-9]+)$", query):
+            return None
+        try:
+            return self.find_issue(query)
+        except ApiError:
+            return None
+
+    def _in_projects(self, issue: IssueRecord, wanted: list[str]) -> bool:
+        if not wanted or "-1" in wanted:
+            return True
+        project = self.project(issue.project)
+        return str(project.id) in wanted or project.slug in wanted
+
+    def _in_environments(self, issue: IssueRecord, wanted: list[str]) -> bool:
+        return not wanted or any(e in issue.environments for e in wanted)
+
+    def _in_period(self, issue: IssueRecord, period: str | None) -> bool:
+        if not period:
+            return True
+        try:
+            window = parse_period(period)
+        except QueryError as exc:
+            raise ApiError(400, {"detail": "Invalid stats_period."}) from exc
+        return issue.last_seen >= self.now() - window
+
+    # -- issue mutations (CONTRACT.md §6.6 to §6.8) ---------------------------------------------
+
+    def _validate_body(self, record: RecordedRequest, schema: JSON, operation: str) -> None:
+        if not isinstance(record.json, dict):
+            self.violations.append(f"{operation}: body is not a JSON object")
+            raise ApiError(400, {"non_field_errors": ["Invalid data. Expected a dictionary."]})
+        if record.json.get("assignedTo", "") is None:
+            self.violations.append(f"{operation}: assignedTo null (send '' to unassign)")
+            raise ApiError(400, {"assignedTo": ["This field may not be null."]})
+        errors = sorted(
+            jsonschema.Draft7Validator(schema).iter_errors(record.json), key=lambda e: e.path
+        )
+        if errors:
+            first = errors[0]
+            name = str(first.path[0]) if first.path else "non_field_errors"
+            self.violations.append(f"{operation}: {name}: {first.message}")
+            raise ApiError(400, {name: [first.message]})
+
+    def _op_update_issue(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        issue = self.find_issue(groups["issue"])
+        self._validate_body(record, issue_update_schemas()[0], "updateOrganizationIssue")
+        self.plan_update(issue, record.json)()
+        return Reply(200, self.issue_json(issue))
+
+    def _op_bulk_update(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        ids = self._explicit_ids(record, "bulk PUT")
+        self._validate_body(record, issue_update_schemas()[1], "updateOrganizationIssues")
+        issues = [i for i in self.live_issues() if i.id in ids]
+        if "project" in groups:
+            issues = [i for i in issues if i.project == self.project(groups["project"]).slug]
+        if not issues:
+            return Reply(204, {"detail": "No groups found"})
+        details = record.json.get("statusDetails") or {}
+        release_based = "inRelease" in details or "inNextRelease" in details
+        if release_based and len({i.project for i in issues}) > 1:
+            raise ApiError(400, {"detail": "Cannot set resolved for multiple projects."})
+        plans = [self.plan_update(issue, record.json) for issue in issues]
+        delta: JSON = {}
+        for plan in plans:
+            delta = plan()
+        return Reply(200, delta)
+
+    def _op_bulk_delete(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        ids = self._explicit_ids(record, "bulk DELETE")
+        matched = [i for i in self.live_issues() if i.id in ids]
+        for issue in matched:
+            issue.deleted = True
+        self._changed()
+        return Reply(204)
+
+    def _explicit_ids(self, record: RecordedRequest, operation: str) -> set[int]:
+        """The real server mutates every search match without `id=`; the fake refuses."""
+        raw = record.params("id")
+        if not raw:
+            self.violations.append(f"{operation} without id= (would touch every matching issue)")
+            raise ApiError(400, {"detail": "The fake Sentry refuses bulk changes without id="})
+        if not all(value.isdigit() for value in raw):
+            self.violations.append(f"{operation} with non-integer ids {raw!r}")
+            raise ApiError(400, {"detail": "Group ids must be integers"})
+        return {int(value) for value in raw}
+
+    def _op_delete_issue(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        issue = self.find_issue(groups["issue"])
+        issue.deleted = True
+        self._changed()
+        return Reply(202)
+
+    # -- single issue reads -------------------------------------------------------------------
+
+    def _op_get_issue(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        return Reply(200, self.detail_issue_json(self.find_issue(groups["issue"])))
+
+    def _op_resolve_short_id(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        issue = self.find_issue(groups["short"])
+        if issue.short_id.lower() != groups["short"].lower():
+            raise ApiError(404, NOT_FOUND)
+        return Reply(
+            200,
+            {
+                "organizationSlug": self.org,
+                "projectSlug": issue.project,
+                "groupId": str(issue.id),
+                "shortId": issue.short_id,
+                "group": self.issue_json(issue),
+            },
+        )
+
+    def _op_get_issue_event(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        issue = self.find_issue(groups["issue"])
+        wanted = groups["event"]
+        events = issue.events
+        if wanted in ("latest", "recommended"):
+            event = events[-1] if events else None
+        elif wanted == "oldest":
+            event = events[0] if events else None
+        else:
+            event = next((e for e in events if e["id"] == wanted.replace("-", "")), None)
+            if event is None:
+                raise ApiError(
+                    404,
+                    {
+                        "detail": "Event not found. The event ID may be incorrect, or its age "
+                        "exceeded the retention period."
+                    },
+                )
+        if event is None:
+            raise ApiError(
+                404,
+                {
+                    "detail": "No matching event found. Try changing the environments, date "
+                    "range, or query."
+                },
+            )
+        return Reply(200, dict(event))
+
+    def _op_list_issue_events(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        issue = self.find_issue(groups["issue"])
+        full = record.param("full") in ("1", "true", "True")
+        events = [dict(e) if full else simple_event(e) for e in reversed(issue.events)]
+        return self._list(record, events)
+
+    def _op_list_project_events(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        project = self.project(groups["project"])
+        events = [e for i in self.live_issues() if i.project == project.slug for e in i.events]
+        events.sort(key=lambda e: e["dateCreated"], reverse=True)
+        full = record.param("full") in ("1", "true", "True")
+        return self._list(record, [dict(e) if full else simple_event(e) for e in events])
+
+    # -- releases (CONTRACT.md §6.13) ---------------------------------------------------------
+
+    def _op_list_releases(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        text = (record.param("query") or "").lower()
+        wanted_projects = record.params("project")
+        releases = [
+            r
+            for r in self.releases()
+            if text in r.version.lower()
+            and (
+                not wanted_projects
+                or any(
+                    self.project(p).slug in r.projects
+                    for p in wanted_projects
+                    if self._project_exists(p)
+                )
+            )
+        ]
+        return self._list(record, [self.release_json(r) for r in releases])
+
+    def _project_exists(self, slug_or_id: str) -> bool:
+        try:
+            self.project(slug_or_id)
+        except ApiError:
+            return False
+        return True
+
+    def _op_get_release(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        release = self.release(groups["version"])
+        if release is None:
+            raise ApiError(404, NOT_FOUND)
+        return Reply(200, self.release_json(release))
+
+    def _op_create_release(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        body = record.json if isinstance(record.json, dict) else {}
+        errors: JSON = {}
+        version = body.get("version")
+        projects = body.get("projects")
+        if not isinstance(version, str) or not version:
+            errors["version"] = ["This field is required."]
+        if not isinstance(projects, list) or not projects:
+            errors["projects"] = ["This field is required."]
+        elif not all(isinstance(p, str) and self._project_exists(p) for p in projects):
+            errors["projects"] = ["Invalid project ids or slugs"]
+        refs = body.get("refs") or []
+        if not isinstance(refs, list) or not all(
+            isinstance(r, dict) and r.get("repository") and r.get("commit") for r in refs
+        ):
+            errors["refs"] = ["Each ref needs repository and commit."]
+        if errors:
+            raise ApiError(400, errors)
+        existing = self.release(str(version))
+        if existing is not None:
+            return Reply(208, self.release_json(existing))
+        slugs = [self.project(str(p)).slug for p in projects or []]
+        return Reply(201, self.create_release(str(version), slugs, refs=refs))
+
+    # -- members and teams (CONTRACT.md §6.15, §6.16) ----------------------------------------
+
+    def _op_list_members(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        terms = parse_query(record.param("query") or "")
+        members = [self.member_json(m) for m in self.members() if self.member_matches(m, terms)]
+        return self._list(record, members)
+
+    def _op_list_teams(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        text = (record.param("query") or "").lower()
+        teams = [
+            self.team_json(t)
+            for t in sorted(self.teams(), key=lambda t: t.slug)
+            if text in t.slug.lower() or text in t.name.lower()
+        ]
+        return self._list(record, teams)
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _sort_value(issues: list[IssueRecord], sort: str) -> int:
+    """The value part of issue-search cursors is a sort key (CONTRACT.md §3); opaque to clients."""
+    if not issues:
+        return 0
+    newest = issues[0]
+    if sort == "new":
+        return int(newest.first_seen.timestamp() * 1000)
+    if sort == "freq":
+        return newest.count
+    if sort == "user":
+        return newest.user_count
+    return int(newest.last_seen.timestamp() * 1000)
