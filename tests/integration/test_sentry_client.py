@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -600,3 +601,43 @@ async def test_fake_wait_for_is_woken_by_requests(sentry: FakeSentry, client: Se
     await sentry.until(lambda: sentry.count("PUT") == 1, timeout=1.0)
     with pytest.raises(TimeoutError):
         sentry.wait_for(lambda: sentry.count("PUT") == 2, timeout=0.05)
+
+
+async def test_fake_search_syntax_subset(sentry: FakeSentry, client: SentryClient) -> None:
+    sentry.add_member("jane@example.com")
+    team = sentry.add_team("payments")
+    old = sentry.create_issue(
+        "web", "old timeout", first_seen=datetime(2024, 1, 1, tzinfo=UTC), release="1.0"
+    )
+    new = sentry.create_issue("web", "Card declined", culprit="billing in charge")
+    sentry.assign(old["id"], "jane@example.com")
+    sentry.assign(new["id"], f"team:{team['id']}")
+
+    async def titles(query: str) -> set[str]:
+        return {i.title for i in (await client.list_issues(query=query)).items}
+
+    assert await titles("firstSeen:>2024-06-01T00:00:00") == {"Card declined"}
+    assert await titles("firstSeen:<=2024-01-01T00:00:00Z") == {"old timeout"}
+    assert await titles("assigned:jane@example.com") == {"old timeout"}
+    assert await titles("assigned:#payments") == {"Card declined"}
+    assert await titles('"card declined" is:assigned') == {"Card declined"}
+    assert await titles("billing") == {"Card declined"}
+    assert await titles("release:1.0 level:error") == {"old timeout"}
+    assert await titles("is:unassigned") == set()
+    with pytest.raises(SentryBadRequest, match="Error parsing search query"):
+        await titles('"unclosed')
+
+
+async def test_fake_ui_helpers_change_what_the_client_sees(
+    sentry: FakeSentry, client: SentryClient
+) -> None:
+    issue = sentry.create_issue("web", "x")
+
+    sentry.set_issue_status(issue["id"], "ignored")
+    ignored = await client.get_issue(issue["id"])
+    sentry.regress(issue["id"])
+    regressed = await client.get_issue(issue["id"])
+
+    assert (ignored.status, ignored.substatus) == ("ignored", "archived_until_escalating")
+    assert (regressed.status, regressed.substatus) == ("unresolved", "regressed")
+    assert regressed.count == 2
