@@ -1,0 +1,1 @@
+"""The `/sentry` slash command's language: typed commands, their pure parser and help text."""
