@@ -126,6 +126,12 @@ _WEEKDAYS: Final[Mapping[str, Weekday]] = {
     "saturday": "sat",
     "sunday": "sun",
 }
+_CONDITION_WORDS: Final[Mapping[str, IgnoreCondition]] = {
+    "until-escalating": UntilEscalating(),
+    "until_escalating": UntilEscalating(),
+    "forever": Forever(),
+}
+_COUNT_WORDS: Final = frozenset({"event", "events", "user", "users"})
 _SAAS_HOSTS = frozenset({"sentry.io", "us.sentry.io", "de.sentry.io"})
 _DEFAULT_PORTS: Final[Mapping[str, int]] = {"http": 80, "https": 443}
 _SHOWN_LENGTH = 60
@@ -278,7 +284,8 @@ def parse(text: str, *, sentry_web_host: str) -> Command:
     """Parse the text after `/sentry` into a command; raise `CommandError` for anything else.
 
     `sentry_web_host` is this Sentry's web host (`sentry.io`, `sentry.example.com:9000`, or a base
-    URL); issue links elsewhere are refused. Empty text is a request for help.
+    URL); issue links elsewhere are refused. Empty text is a request for help. A
+    `sentry_web_host` that is not a host at all is a programming error (ValueError).
     """
     web = _SentryWeb.from_setting(sentry_web_host)
     _check_text(text)
@@ -297,9 +304,13 @@ def parse(text: str, *, sentry_web_host: str) -> Command:
 # ---- text and tokens -------------------------------------------------------------------------
 
 
-def _shown(value: str) -> str:
-    """A piece of the input quoted in an error as typed, cut so it cannot flood the reply."""
-    value = _as_typed(value)
+def _shown(text: str) -> str:
+    """An argument quoted in an error as the person typed it (Slack's encoding undone)."""
+    return _quoted(_as_typed(text))
+
+
+def _quoted(value: str) -> str:
+    """A value quoted in an error, cut so that a long one cannot flood the reply."""
     if len(value) > _SHOWN_LENGTH:
         value = value[: _SHOWN_LENGTH - 1] + "…"
     return f"'{value}'"
@@ -452,7 +463,7 @@ def _issue_from_link(link: str, web: _SentryWeb) -> IssueRef:
     The link is only read, never fetched, and must point to this Sentry.
     """
     not_an_issue = ValueError(
-        f"{_shown(link)} is not a link to a Sentry issue"
+        f"{_quoted(link)} is not a link to a Sentry issue"
         f" (like https://{web.shown}/organizations/acme/issues/4506842918/)"
     )
     try:
@@ -465,7 +476,7 @@ def _issue_from_link(link: str, web: _SentryWeb) -> IssueRef:
         raise not_an_issue
     if not web.serves(scheme, parts.hostname, port):
         raise ValueError(
-            f"{_shown(link)} points to {parts.netloc}, not to this Sentry ({web.shown});"
+            f"{_quoted(link)} points to {parts.netloc}, not to this Sentry ({web.shown});"
             " only its issue links can be read"
         )
     segments = [segment for segment in parts.path.split("/") if segment]
@@ -543,13 +554,13 @@ def _assignee(args: _Arguments, text: str) -> AssigneeRef:
 def _team_slug(args: _Arguments, name: str) -> str:
     slug = name.lower()
     if not _SLUG.fullmatch(slug):
-        raise args.error(f"{_shown('#' + name)} is not a Sentry team (like #backend)")
+        raise args.error(f"{_quoted('#' + name)} is not a Sentry team (like #backend)")
     return slug
 
 
 def _email(args: _Arguments, address: str) -> str:
     if len(address) > 254 or not _EMAIL.fullmatch(address):
-        raise args.error(f"{_shown(address)} is not an e-mail address")
+        raise args.error(f"{_quoted(address)} is not an e-mail address")
     return address
 
 
@@ -560,7 +571,7 @@ def _project_slug(args: _Arguments, token: _Token, *, every_allowed: bool = Fals
         return EVERY_PROJECT
     slug = text.lower()
     if not _SLUG.fullmatch(slug):
-        raise args.error(f"{_shown(text)} is not a project slug (like web or pump-station)")
+        raise args.error(f"{_quoted(text)} is not a project slug (like web or pump-station)")
     return slug
 
 
@@ -595,13 +606,6 @@ def _ignore_condition(args: _Arguments, text: str) -> IgnoreCondition:
     )
 
 
-_CONDITION_WORDS: Final[Mapping[str, IgnoreCondition]] = {
-    "until-escalating": UntilEscalating(),
-    "until_escalating": UntilEscalating(),
-    "forever": Forever(),
-}
-
-
 def _version(args: _Arguments, token: _Token) -> str:
     """A release version as Sentry accepts it (`Release.is_valid_version`)."""
     version = _as_typed(token.text)
@@ -613,10 +617,12 @@ def _version(args: _Arguments, token: _Token) -> str:
         raise args.error(f"the release version is longer than {MAX_VERSION_LENGTH} characters")
     if any(character in BAD_VERSION_CHARACTERS for character in version):
         raise args.error(
-            f"{_shown(version)} is not a release version: it may not contain /, \\ or tabs"
+            f"{_quoted(version)} is not a release version: it may not contain /, \\ or tabs"
         )
     if version.strip().lower() in RESERVED_VERSIONS:
-        raise args.error(f"{_shown(version)} is reserved by Sentry and cannot be a release version")
+        raise args.error(
+            f"{_quoted(version)} is reserved by Sentry and cannot be a release version"
+        )
     return version
 
 
@@ -625,10 +631,10 @@ def _commit(args: _Arguments, text: str) -> CommitRef:
     repository, at, sha = value.rpartition("@")
     if not at or not _REPOSITORY.fullmatch(repository):
         raise args.error(
-            f"{_shown(value)} is not a commit: use --commit org/repo@sha (like acme/web@1a2b3c4)"
+            f"{_quoted(value)} is not a commit: use --commit org/repo@sha (like acme/web@1a2b3c4)"
         )
     if not _SHA.fullmatch(sha):
-        raise args.error(f"{_shown(sha)} is not a commit SHA: use 7 to 40 hex digits")
+        raise args.error(f"{_quoted(sha)} is not a commit SHA: use 7 to 40 hex digits")
     return CommitRef(repository, sha.lower())
 
 
@@ -658,7 +664,7 @@ def _time_zone(args: _Arguments, text: str) -> str:
         return name
     close = difflib.get_close_matches(text, _time_zones().values(), n=1)
     hint = f"did you mean {close[0]}?" if close else "use a name like Europe/Berlin or UTC"
-    raise args.error(f"{_shown(text)} is not an IANA time zone; {hint}")
+    raise args.error(f"{_quoted(text)} is not an IANA time zone; {hint}")
 
 
 # ---- subcommands ---------------------------------------------------------------------------
@@ -743,16 +749,13 @@ def _ignore(args: _Arguments) -> IgnoreCommand:
     return IgnoreCommand(issues=_issue_list(args, tokens), condition=condition)
 
 
-_COUNT_WORDS: Final = frozenset({"event", "events", "user", "users"})
-
-
 def _assign(args: _Arguments) -> AssignCommand:
     tokens = args.positional()
     if not tokens:
         raise args.error(f"missing issue: give {_ISSUE_FORMS}")
     issue = _read_issue(args, tokens[0])
     rest = tokens[1:]
-    if len(rest) > 1 and rest[0].text.lower() == "to":
+    if rest and rest[0].text.lower() == "to":
         rest = rest[1:]
     if not rest:
         raise args.error("missing assignee: me, @person, an e-mail, #team or none")
