@@ -213,14 +213,18 @@ class Runtime:
         self._ready = False
         self.metrics.ready.set(0)
         self.poller.stop()
+        # No new runs, then let the running cycle finish its current post and record it:
+        # shutting the scheduler down first would cancel that cycle mid-post.
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.pause()
         task = self._poll_task
         if task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(task), SHUTDOWN_GRACE_SECONDS)
             except TimeoutError:
                 logger.warning("the poll cycle did not finish in time; it resumes on restart")
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
         if self.web_runner is not None:

@@ -107,6 +107,8 @@ class BotProcess:
         code = self.process.wait(timeout)
         if self._reader is not None:
             self._reader.join(timeout)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         return code
 
     def kill(self) -> None:

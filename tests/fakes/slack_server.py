@@ -126,7 +126,7 @@ class FakeSlack:
         app_token: str = DEFAULT_APP_TOKEN,
         team_id: str = "T111",
         identity: BotIdentity | None = None,
-        ts_base: int = 1_700_000_000,
+        ts_base: int | None = None,
         host: str = "127.0.0.1",
     ) -> None:
         self.bot_token = bot_token
@@ -135,7 +135,9 @@ class FakeSlack:
         self.identity = identity or BotIdentity()
         self.host = host
         self._cond = threading.Condition(threading.RLock())
-        self._workspace = Workspace(team_id=team_id, ts_base=ts_base)
+        # Real Slack timestamps are epoch seconds; clients filter history by them.
+        base = int(time.time()) if ts_base is None else ts_base
+        self._workspace = Workspace(team_id=team_id, ts_base=base)
         self._tokens = TokenBook([bot_token], [app_token])
         self._rate = PostRateLimiter()
         self._faults: dict[str, _Faults] = {}

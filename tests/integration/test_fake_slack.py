@@ -26,7 +26,7 @@ METADATA = {"event_type": "sentry_issue", "event_payload": {"issue_id": "42"}}
 
 @pytest.fixture
 def slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as fake:
+    with FakeSlack(ts_base=1_700_000_000) as fake:
         fake.add_channel("C111", "alerts")
         fake.add_channel("C222", "elsewhere", member=False)
         fake.add_channel("C333", "old", archived=True)

@@ -68,8 +68,7 @@ digests:
         parse_config(text, name="bot.yml")
     problems = caught.value.problems
     assert (
-        problems[0]
-        == "bot.yml:2: routes[0].colour: unknown key "
+        problems[0] == "bot.yml:2: routes[0].colour: unknown key "
         "(allowed: channel, environment, mention, projects, query)"
     )
     assert (

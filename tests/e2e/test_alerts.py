@@ -1,0 +1,134 @@
+"""Alerts end to end: `python -m bot` against the fake Sentry and the fake Slack."""
+
+from __future__ import annotations
+
+import json
+import signal
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.e2e.conftest import CHANNEL, BotFactory, wait_polls
+from tests.fakes.sentry_server import FakeSentry
+from tests.fakes.slack_server import FakeSlack
+
+pytestmark = pytest.mark.e2e
+
+
+def top_level(slack: FakeSlack, channel: str = CHANNEL) -> list[object]:
+    return [m for m in slack.messages(channel) if m.thread_ts is None]
+
+
+def cards_for(slack: FakeSlack, issue_id: str, channel: str = CHANNEL) -> list[object]:
+    return [
+        m
+        for m in slack.messages(channel)
+        if (m.metadata or {}).get("event_payload", {}).get("issue_id") == issue_id
+    ]
+
+
+def test_a_new_issue_becomes_exactly_one_card(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    with make_bot() as bot:
+        bot.wait_ready()
+        wait_polls(sentry, 1)
+        issue = sentry.create_issue("web", "KeyError: 'user'", culprit="app.views in profile")
+        other_project = sentry.create_issue("api", "Not routed here")
+        slack.wait_for(lambda: len(top_level(slack)) >= 1, timeout=15)
+        wait_polls(sentry, 3)
+
+        [card] = top_level(slack)
+        assert card.text == "[web] KeyError: 'user': app.views in profile"
+        assert card.metadata == {
+            "event_type": "sentry_issue_card",
+            "event_payload": {"issue_id": issue["id"]},
+        }
+        rendered = json.dumps(card.blocks)
+        assert issue["shortId"] in rendered
+        assert "issue.resolve" in rendered
+        assert cards_for(slack, other_project["id"]) == []
+        # The bot always says which issues it means: never Sentry's default query.
+        polls = sentry.requests_matching("GET", "/organizations/acme/issues/")
+        assert all(r.param("query") is not None for r in polls)
+    assert bot.process is not None
+    assert bot.process.returncode == 0
+
+
+def test_issues_older_than_the_route_are_not_posted(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    sentry.create_issue("web", "Old news", first_seen=datetime.now(UTC) - timedelta(hours=2))
+    with make_bot() as bot:
+        bot.wait_ready()
+        wait_polls(sentry, 3)
+    assert slack.messages(CHANNEL) == []
+
+
+def test_restart_posts_nothing_twice_and_catches_up_on_downtime(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    bot = make_bot()
+    with bot:
+        bot.wait_ready()
+        first = sentry.create_issue("web", "Before the restart")
+        slack.wait_for(lambda: len(cards_for(slack, first["id"])) == 1, timeout=15)
+    # Down: an issue appears that nobody has seen yet.
+    during = sentry.create_issue("web", "While the bot was down")
+    with bot:
+        bot.wait_ready()
+        slack.wait_for(lambda: len(cards_for(slack, during["id"])) == 1, timeout=15)
+        wait_polls(sentry, 3)
+    assert len(cards_for(slack, first["id"])) == 1, bot.log()
+    assert len(cards_for(slack, during["id"])) == 1
+    assert len(top_level(slack)) == 2
+
+
+def test_a_post_whose_answer_was_lost_is_not_repeated_after_a_crash(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    bot = make_bot()
+    # Slack posts the card, but the bot never hears back; then the bot is killed.
+    slack.drop_next("chat.postMessage")
+    with bot:
+        bot.wait_ready()
+        issue = sentry.create_issue("web", "Lost acknowledgement")
+        slack.wait_for(lambda: len(cards_for(slack, issue["id"])) == 1, timeout=15)
+        bot.wait_for_log("may or may not have reached Slack")
+        bot.stop(signal.SIGKILL)
+    with bot:
+        bot.wait_ready()
+        bot.wait_for_log(f"reconciled issue {issue['id']} in {CHANNEL}: already posted")
+        wait_polls(sentry, 2)
+    assert len(cards_for(slack, issue["id"])) == 1
+
+
+def test_socket_mode_delivers_the_same_card(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    with make_bot(socket_mode=True) as bot:
+        bot.wait_ready()
+        slack.wait_connected(timeout=10)
+        issue = sentry.create_issue("web", "Socket Mode works")
+        slack.wait_for(lambda: len(cards_for(slack, issue["id"])) == 1, timeout=15)
+    assert any(c.method == "apps.connections.open" for c in slack.calls())
+
+
+def test_hostile_titles_reach_slack_escaped(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    with make_bot() as bot:
+        bot.wait_ready()
+        issue = sentry.create_issue(
+            "web",
+            "<!channel> <@U0ADMIN> & <https://evil.example|click me>",
+            culprit="<!here> in handler",
+        )
+        slack.wait_for(lambda: len(cards_for(slack, issue["id"])) == 1, timeout=15)
+    [card] = cards_for(slack, issue["id"])
+    payload = card.text + json.dumps(card.blocks)
+    for raw in ("<!channel>", "<@U0ADMIN>", "<https://evil.example", "<!here>"):
+        assert raw not in payload
+    assert "&lt;!channel&gt; &lt;@U0ADMIN&gt; &amp; &lt;https://evil.example|click me&gt;" in (
+        card.text
+    )
