@@ -20,9 +20,23 @@ logger = logging.getLogger(__name__)
 
 Step = Callable[[Connection], None]
 
+
+def _v2_triage_digests_leases(conn: Connection) -> None:
+    """Version 2: the action log, thread replies, digests and leases; cards get checked_at."""
+    for table in (
+        schema.actions,
+        schema.replies,
+        schema.digests,
+        schema.digest_runs,
+        schema.leases,
+    ):
+        table.create(conn)
+    conn.execute(sa.text("ALTER TABLE cards ADD COLUMN checked_at TIMESTAMP"))
+
+
 # Version N is reached by running MIGRATIONS[N - 2] on a version N-1 database.
 # Version 1 is the baseline: routes and cards.
-MIGRATIONS: list[Step] = []
+MIGRATIONS: list[Step] = [_v2_triage_digests_leases]
 
 LATEST_VERSION = 1 + len(MIGRATIONS)
 

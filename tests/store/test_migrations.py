@@ -29,3 +29,33 @@ async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="newer than this release"):
         await migrate(engine)
     await engine.dispose()
+
+
+async def test_a_version_1_database_upgrades_in_place(tmp_path: Path) -> None:
+    """A database written by release 1 (its schema checked in as SQL) keeps its rows."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/bot.sqlite3")
+    statements = (Path(__file__).parent / "schema_v1.sqlite.sql").read_text().split(";")
+    async with engine.begin() as conn:
+        for statement in statements:
+            body = "\n".join(
+                line for line in statement.splitlines() if not line.startswith("--")
+            ).strip()
+            if body:
+                await conn.execute(sa.text(body))
+        await conn.execute(
+            sa.text(
+                "INSERT INTO cards (channel, issue_id, first_seen, state, message_ts)"
+                " VALUES ('C1', '42', '2026-01-01 00:00:00', 'posted', '1.000100')"
+            )
+        )
+    await migrate(engine)
+    async with engine.connect() as conn:
+        version = (await conn.execute(sa.text("SELECT version FROM schema_version"))).scalar()
+        card = (
+            await conn.execute(sa.text("SELECT issue_id, message_ts, checked_at FROM cards"))
+        ).one()
+        tables = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+    await engine.dispose()
+    assert version == LATEST_VERSION == 2
+    assert tuple(card) == ("42", "1.000100", None)
+    assert {"actions", "replies", "digests", "digest_runs", "leases"} <= tables
