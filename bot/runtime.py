@@ -24,6 +24,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts.delivery import Delivery
+from bot.alerts.freshness import Freshness
 from bot.alerts.poller import Poller
 from bot.config_file import BotConfig
 from bot.handlers import HandlerContext, register
@@ -31,10 +32,16 @@ from bot.metrics import Metrics
 from bot.sentry.client import SentryClient
 from bot.settings import Settings
 from bot.slack.notifier import SlackNotifier
+from bot.store.actions import ActionLog
 from bot.store.cards import CardStore
 from bot.store.database import create_engine
 from bot.store.migrations import migrate
+from bot.store.replies import ReplyStore
 from bot.store.routes import RouteStore
+from bot.triage.cards import CardUpdater
+from bot.triage.directory import MemberDirectory
+from bot.triage.identity import IdentityResolver
+from bot.triage.service import TriageService
 from bot.web import build_web_app
 
 logger = logging.getLogger(__name__)
@@ -98,11 +105,42 @@ class Runtime:
             clock=utc_now,
             storm_threshold=settings.storm_threshold,
         )
+        self.updater = CardUpdater(
+            sentry=self.sentry,
+            cards=self.cards,
+            notifier=self.notifier,
+            metrics=self.metrics,
+            clock=utc_now,
+        )
+        self.directory = MemberDirectory(self.sentry)
+        self.triage = TriageService(
+            sentry=self.sentry,
+            identities=IdentityResolver(
+                slack=self.slack, directory=self.directory, org=settings.sentry_org
+            ),
+            directory=self.directory,
+            updater=self.updater,
+            log=ActionLog(self.engine),
+            metrics=self.metrics,
+            clock=utc_now,
+        )
+        self.freshness = Freshness(
+            sentry=self.sentry,
+            cards=self.cards,
+            replies=ReplyStore(self.engine),
+            updater=self.updater,
+            notifier=self.notifier,
+            metrics=self.metrics,
+            clock=utc_now,
+            retention=timedelta(days=settings.card_retention_days),
+            broadcast=settings.regression_broadcast,
+        )
         self.poller = Poller(
             sentry=self.sentry,
             routes=self.routes,
             cards=self.cards,
             delivery=self.delivery,
+            freshness=self.freshness,
             metrics=self.metrics,
             clock=utc_now,
             reconcile_after=timedelta(
@@ -126,6 +164,8 @@ class Runtime:
                 routes=self.routes,
                 cards=self.cards,
                 metrics=self.metrics,
+                triage=self.triage,
+                updater=self.updater,
             ),
         )
         self.socket: AsyncSocketModeHandler | None = None

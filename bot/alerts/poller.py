@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.alerts.delivery import Delivery, DeliveryReport
+from bot.alerts.freshness import Freshness, FreshnessReport
 from bot.metrics import Metrics
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryError
@@ -38,6 +39,7 @@ class CycleReport:
     enqueued: int = 0
     failed_groups: list[str] = field(default_factory=list)
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    freshness: FreshnessReport = field(default_factory=FreshnessReport)
 
 
 def group_routes(routes: Sequence[Route]) -> dict[tuple[str, str | None], list[Route]]:
@@ -83,6 +85,7 @@ class Poller:
         routes: RouteStore,
         cards: CardStore,
         delivery: Delivery,
+        freshness: Freshness,
         metrics: Metrics,
         clock: Callable[[], datetime],
         reconcile_after: timedelta,
@@ -91,6 +94,7 @@ class Poller:
         self._routes = routes
         self._cards = cards
         self._delivery = delivery
+        self._freshness = freshness
         self._metrics = metrics
         self._clock = clock
         self._reconcile_after = reconcile_after
@@ -144,6 +148,8 @@ class Poller:
             await self._delivery.reconcile(claimed_before=started - self._reconcile_after)
 
         report.delivery = await self._delivery.deliver(known, {r.id: r for r in routes})
+        if not self._delivery.stopping:
+            report.freshness = await self._freshness.refresh(known)
         outcome = "ok" if not report.failed_groups else "sentry_error"
         self._metrics.polls.labels(outcome).inc()
         self._metrics.poll_seconds.observe((self._clock() - started).total_seconds())

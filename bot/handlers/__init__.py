@@ -11,6 +11,8 @@ from bot.sentry.client import SentryClient
 from bot.slack.notifier import SlackNotifier
 from bot.store.cards import CardStore
 from bot.store.routes import RouteStore
+from bot.triage.cards import CardUpdater
+from bot.triage.service import TriageService
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +24,8 @@ class HandlerContext:
     routes: RouteStore
     cards: CardStore
     metrics: Metrics
+    triage: TriageService
+    updater: CardUpdater
 
 
 def register(app: AsyncApp, ctx: HandlerContext) -> None:

@@ -170,3 +170,32 @@ class SlackNotifier:
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
                 return found
+
+    async def find_reply(
+        self, channel: str, thread_ts: str, *, event_type: str, key: str
+    ) -> str | bool | None:
+        """The ts of the bot's reply in a thread whose metadata payload has `key` as its
+        `reply_key`; False when none is there, None when the thread cannot be read."""
+        cursor: str | None = None
+        while True:
+            try:
+                response = await self._client.conversations_replies(
+                    channel=channel,
+                    ts=thread_ts,
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+            except Exception as exc:
+                logger.warning("cannot read the thread %s in %s: %s", thread_ts, channel, exc)
+                self._metrics.slack_calls.labels("conversations.replies", "error").inc()
+                return None
+            self._metrics.slack_calls.labels("conversations.replies", "ok").inc()
+            for message in response.get("messages") or []:
+                meta = message.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if meta.get("event_type") == event_type and payload.get("reply_key") == key:
+                    return str(message.get("ts"))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return False

@@ -51,6 +51,7 @@ class CardRow:
     status: str | None
     substatus: str | None
     last_action: str | None
+    checked_at: datetime | None
 
 
 def _row(row: sa.Row[tuple[object, ...]]) -> CardRow:
@@ -180,6 +181,64 @@ class CardStore:
                 sa.select(cards).where(cards.c.issue_id == issue_id).order_by(cards.c.id)
             )
             return [_row(r) for r in rows]
+
+    async def tracked(self, *, posted_since: datetime, limit: int) -> list[CardRow]:
+        """Posted cards young enough to keep current, least recently checked first."""
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(cards)
+                .where(
+                    cards.c.state == POSTED,
+                    cards.c.kind == "card",
+                    cards.c.posted_at >= posted_since,
+                )
+                .order_by(cards.c.checked_at.is_not(None), cards.c.checked_at, cards.c.id)
+                .limit(limit)
+            )
+            return [_row(r) for r in rows]
+
+    async def count_tracked(self, *, posted_since: datetime) -> int:
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                sa.select(sa.func.count())
+                .select_from(cards)
+                .where(
+                    cards.c.state == POSTED,
+                    cards.c.kind == "card",
+                    cards.c.posted_at >= posted_since,
+                )
+            )
+            return int(result.scalar_one())
+
+    async def mark_checked(self, ids: Sequence[int], *, now: datetime) -> None:
+        if not ids:
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                sa.update(cards).where(cards.c.id.in_(list(ids))).values(checked_at=now)
+            )
+
+    async def set_rendered(
+        self,
+        card_id: int,
+        *,
+        rendered: str,
+        status: str,
+        substatus: str | None,
+        now: datetime,
+        last_action: str | None = None,
+    ) -> None:
+        """Record what a card now shows (and, when given, the last triage action line)."""
+        values: dict[str, object] = {
+            "rendered": rendered,
+            "status": status,
+            "substatus": substatus,
+            "checked_at": now,
+        }
+        if last_action is not None:
+            values["last_action"] = last_action
+        async with self._engine.begin() as conn:
+            await conn.execute(sa.update(cards).where(cards.c.id == card_id).values(**values))
 
     async def count(self, *, state: str | None = None) -> int:
         query = sa.select(sa.func.count()).select_from(cards)

@@ -1,0 +1,144 @@
+"""Who is clicking: a Slack user mapped to a Sentry member by e-mail, and what they may do.
+
+SPEC §8: only mapped members may triage; deleting issues and creating releases
+need a Sentry admin, manager or owner; users of another Slack team (shared
+channels) may not act. Slack profiles are read with `users.info` (scopes
+`users:read` + `users:read.email`) and cached with an expiry, like the members.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.sentry.models import Member
+from bot.triage.directory import MemberDirectory
+
+# Sentry organization roles (docs.sentry.io/organization/membership/): billing cannot triage.
+TRIAGE_ROLES = frozenset({"member", "admin", "manager", "owner"})
+ADMIN_ROLES = frozenset({"admin", "manager", "owner"})
+
+Need = Literal["triage", "admin"]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    slack_user: str
+    slack_team: str
+    email: str
+    member: Member
+
+    @property
+    def sentry_user_id(self) -> str:
+        assert self.member.user_id is not None
+        return self.member.user_id
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.sentry_user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why someone may not act, worded for them (an ephemeral message)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlackProfile:
+    email: str | None
+    team: str
+    is_bot: bool
+    deleted: bool
+
+
+class IdentityResolver:
+    def __init__(
+        self,
+        *,
+        slack: AsyncWebClient,
+        directory: MemberDirectory,
+        org: str,
+        ttl_seconds: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._slack = slack
+        self._directory = directory
+        self._org = org
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._profiles: dict[str, tuple[float, SlackProfile]] = {}
+        self._home_team: str | None = None
+
+    async def home_team(self) -> str:
+        if self._home_team is None:
+            response = await self._slack.auth_test()
+            self._home_team = str(response.get("team_id") or "")
+        return self._home_team
+
+    async def _profile(self, slack_user: str) -> SlackProfile:
+        cached = self._profiles.get(slack_user)
+        if cached and self._clock() - cached[0] < self._ttl:
+            return cached[1]
+        response = await self._slack.users_info(user=slack_user)
+        user = response.get("user") or {}
+        profile = SlackProfile(
+            email=(user.get("profile") or {}).get("email"),
+            team=str(user.get("team_id") or ""),
+            is_bot=bool(user.get("is_bot")),
+            deleted=bool(user.get("deleted")),
+        )
+        self._profiles[slack_user] = (self._clock(), profile)
+        return profile
+
+    async def resolve(
+        self, *, slack_user: str, slack_team: str, need: Need = "triage"
+    ) -> Identity | Refusal:
+        """The Sentry identity behind a Slack user, or a refusal saying why and what to do."""
+        home = await self.home_team()
+        if slack_team and home and slack_team != home:
+            return Refusal(
+                "Only members of this workspace can triage Sentry issues from here; "
+                "people from other organizations in a shared channel cannot."
+            )
+        try:
+            profile = await self._profile(slack_user)
+        except SlackApiError as exc:
+            error = exc.response.get("error", "unknown_error")
+            return Refusal(f"Could not read your Slack profile ({error}); please try again.")
+        if profile.team and home and profile.team != home:
+            return Refusal(
+                "Only members of this workspace can triage Sentry issues from here; "
+                "people from other organizations in a shared channel cannot."
+            )
+        if profile.is_bot or profile.deleted:
+            return Refusal("Bots and deactivated accounts cannot triage Sentry issues.")
+        if not profile.email:
+            return Refusal(
+                "Your Slack profile shows no e-mail address to the bot, so it cannot find you "
+                "in Sentry. Ask a Slack admin to check the app's users:read.email scope."
+            )
+        member = await self._directory.member_by_email(profile.email)
+        if member is None:
+            return Refusal(
+                f"No member of the Sentry organization {self._org} has the e-mail "
+                f"{profile.email}. Ask a Sentry owner to invite that address, or add it "
+                "to your Sentry account's e-mails."
+            )
+        allowed = ADMIN_ROLES if need == "admin" else TRIAGE_ROLES
+        if member.role not in allowed:
+            what = "delete issues or create releases" if need == "admin" else "triage issues"
+            needed = "an admin, manager or owner" if need == "admin" else "a member"
+            return Refusal(
+                f"Your Sentry role ({member.role}) cannot {what}; that needs {needed} "
+                f"of {self._org}."
+            )
+        return Identity(
+            slack_user=slack_user, slack_team=slack_team, email=profile.email, member=member
+        )

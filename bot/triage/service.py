@@ -1,0 +1,182 @@
+"""Applying a triage action for a Slack user: identity, permission, Sentry, cards, log.
+
+The same path serves the card's controls and `/sentry` commands. Each attempt is
+written to the action log (allowed or refused); a Slack interaction seen twice
+(a retried delivery) is applied once; after Sentry accepts a change, every card
+of the issue is re-read and re-rendered.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.metrics import Metrics
+from bot.sentry.client import SentryClient
+from bot.sentry.errors import SentryBadRequest, SentryError
+from bot.sentry.models import Issue
+from bot.slack.card import LastAction
+from bot.store.actions import ActionLog
+from bot.triage.cards import CardUpdater
+from bot.triage.directory import MemberDirectory
+from bot.triage.identity import Identity, IdentityResolver, Need, Refusal
+from bot.triage.operations import (
+    Assign,
+    Operation,
+    Resolve,
+    describe_arg,
+    kind,
+    sentry_changes,
+    verb,
+)
+
+logger = logging.getLogger(__name__)
+
+NO_RELEASE = (
+    "This project has no releases in Sentry yet, so it cannot be resolved {when}. "
+    "Resolve it now instead, or create a release first (/sentry release create <version>)."
+)
+
+
+@dataclass
+class TriageResult:
+    """What happened: issues changed (as Sentry now reports them), failures with reasons."""
+
+    changed: list[Issue] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    refused: str | None = None
+    duplicate: bool = False
+    operation: Operation | None = None
+
+
+def explain(error: SentryError, operation: Operation) -> str:
+    """A short sentence for the person who clicked; release resolutions get their reason."""
+    if (
+        isinstance(error, SentryBadRequest)
+        and isinstance(operation, Resolve)
+        and operation.when != "now"
+        and "statusDetails" in error.field_errors
+    ):
+        when = (
+            "in the next release" if operation.when == "next_release" else "in the current release"
+        )
+        return NO_RELEASE.format(when=when)
+    return str(error)
+
+
+class TriageService:
+    def __init__(
+        self,
+        *,
+        sentry: SentryClient,
+        identities: IdentityResolver,
+        directory: MemberDirectory,
+        updater: CardUpdater,
+        log: ActionLog,
+        metrics: Metrics,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._sentry = sentry
+        self.identities = identities
+        self.directory = directory
+        self._updater = updater
+        self._log = log
+        self._metrics = metrics
+        self._clock = clock
+
+    async def identify(
+        self, *, slack_user: str, slack_team: str, need: Need = "triage"
+    ) -> Identity | Refusal:
+        try:
+            return await self.identities.resolve(
+                slack_user=slack_user, slack_team=slack_team, need=need
+            )
+        except SentryError as exc:
+            return Refusal(f"Could not check your Sentry membership: {exc}")
+
+    async def apply(
+        self,
+        *,
+        slack_user: str,
+        slack_team: str,
+        issue_ids: Sequence[str],
+        operation: Callable[[Identity], Operation],
+        source: str,
+        request_key: str | None = None,
+    ) -> TriageResult:
+        """Apply one operation to one or several issues for this Slack user."""
+        now = self._clock()
+        if request_key is not None and not await self._log.claim(
+            request_key, at=now, slack_user=slack_user, action="pending"
+        ):
+            logger.info("ignored a repeated delivery of interaction %s", request_key)
+            return TriageResult(duplicate=True)
+        who = await self.identify(slack_user=slack_user, slack_team=slack_team)
+        if isinstance(who, Refusal):
+            self._metrics.actions.labels("any", "refused").inc()
+            await self._log.record(
+                at=now,
+                source=source,
+                slack_user=slack_user,
+                slack_team=slack_team,
+                sentry_user=None,
+                issue_ids=issue_ids,
+                action="refused",
+                arg="",
+                result="refused",
+                detail=who.reason,
+                request_key=request_key,
+            )
+            return TriageResult(refused=who.reason)
+
+        op = operation(who)
+        result = TriageResult(operation=op)
+        changes = sentry_changes(op)
+        succeeded: list[str] = []
+        if len(issue_ids) == 1:
+            try:
+                await self._sentry.update_issue(issue_ids[0], changes)
+                succeeded.append(issue_ids[0])
+            except SentryError as exc:
+                result.failed[issue_ids[0]] = explain(exc, op)
+        else:
+            try:
+                await self._sentry.bulk_update(issue_ids, changes)
+                succeeded.extend(issue_ids)
+            except SentryError as exc:
+                result.failed.update((i, explain(exc, op)) for i in issue_ids)
+
+        label = ""
+        if isinstance(op, Assign) and op.actor:
+            try:
+                label = await self.directory.label(op.actor)
+            except SentryError:
+                label = ""
+        last = LastAction(slack_user_id=slack_user, verb=verb(op, assignee_label=label), at=now)
+        for issue_id in succeeded:
+            try:
+                issue = await self._updater.refresh_issue(issue_id, last_action=last)
+            except SentryError as exc:
+                logger.warning("issue %s changed but could not be re-read: %s", issue_id, exc)
+                continue
+            if issue is not None:
+                result.changed.append(issue)
+
+        outcome = "ok" if not result.failed else ("partial" if succeeded else "failed")
+        self._metrics.actions.labels(kind(op), outcome).inc()
+        await self._log.record(
+            at=now,
+            source=source,
+            slack_user=slack_user,
+            slack_team=slack_team,
+            sentry_user=who.sentry_user_id,
+            issue_ids=issue_ids,
+            action=kind(op),
+            arg=describe_arg(op),
+            result=outcome,
+            detail="; ".join(f"{i}: {m}" for i, m in result.failed.items()),
+            request_key=request_key,
+        )
+        return result
