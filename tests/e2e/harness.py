@@ -31,16 +31,21 @@ def free_port() -> int:
 
 
 class BotProcess:
-    """One bot process; its log lines are collected as they arrive and can be awaited."""
+    """One bot process; its log lines are collected as they arrive and can be awaited.
 
-    def __init__(self, env: Mapping[str, str], *, workdir: Path) -> None:
+    By default it runs this checkout with the test interpreter; `python` names another
+    interpreter that has the bot installed (then the checkout is not put on its path).
+    """
+
+    def __init__(self, env: Mapping[str, str], *, workdir: Path, python: str | None = None) -> None:
         self.port = int(env.get("PORT") or free_port())
+        self.python = python or sys.executable
         self.env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(workdir),
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
-            "PYTHONPATH": str(ROOT),
+            **({} if python else {"PYTHONPATH": str(ROOT)}),
             **env,
         }
         self.workdir = workdir
@@ -56,7 +61,7 @@ class BotProcess:
     def start(self) -> BotProcess:
         self.lines.clear()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot"],
+            [self.python, "-m", "bot"],
             cwd=self.workdir,
             env=self.env,
             stdout=subprocess.PIPE,
