@@ -27,6 +27,9 @@ from bot.alerts.delivery import Delivery
 from bot.alerts.freshness import Freshness
 from bot.alerts.poller import Poller
 from bot.config_file import BotConfig
+from bot.digests.runner import DigestRunner
+from bot.digests.scheduler import DigestScheduler
+from bot.digests.service import DigestService
 from bot.handlers import HandlerContext, register
 from bot.metrics import Metrics
 from bot.sentry.client import SentryClient
@@ -35,6 +38,7 @@ from bot.slack.notifier import SlackNotifier
 from bot.store.actions import ActionLog
 from bot.store.cards import CardStore
 from bot.store.database import create_engine
+from bot.store.digests import DigestStore
 from bot.store.migrations import migrate
 from bot.store.replies import ReplyStore
 from bot.store.routes import RouteStore
@@ -148,6 +152,26 @@ class Runtime:
             ),
         )
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.digest_store = DigestStore(self.engine)
+        self.digest_runner = DigestRunner(
+            store=self.digest_store,
+            routes=self.routes,
+            sentry=self.sentry,
+            notifier=self.notifier,
+            clock=utc_now,
+        )
+        self.digest_scheduler = DigestScheduler(
+            scheduler=self.scheduler,
+            store=self.digest_store,
+            runner=self.digest_runner,
+            clock=utc_now,
+        )
+        self.digests = DigestService(
+            store=self.digest_store,
+            runner=self.digest_runner,
+            scheduler=self.digest_scheduler,
+            clock=utc_now,
+        )
         self.bolt = AsyncApp(
             client=self.slack,
             signing_secret=(
@@ -166,6 +190,7 @@ class Runtime:
                 metrics=self.metrics,
                 triage=self.triage,
                 updater=self.updater,
+                digests=self.digests,
             ),
         )
         self.socket: AsyncSocketModeHandler | None = None
@@ -216,6 +241,7 @@ class Runtime:
     async def start(self) -> None:
         await migrate(self.engine)
         await self.routes.sync_file_routes(self.config.routes, now=utc_now())
+        await self.digest_store.sync_file_digests(self.config.digests, now=utc_now())
         if self.settings.socket_mode:
             assert self.settings.slack_app_token is not None
             self.socket = AsyncSocketModeHandler(
@@ -239,6 +265,7 @@ class Runtime:
             next_run_time=utc_now(),
             misfire_grace_time=None,
         )
+        self.digest_scheduler.start()
         self.scheduler.start()
         self._ready = True
         self.metrics.ready.set(1)
@@ -263,6 +290,7 @@ class Runtime:
                 await asyncio.wait_for(asyncio.shield(task), SHUTDOWN_GRACE_SECONDS)
             except TimeoutError:
                 logger.warning("the poll cycle did not finish in time; it resumes on restart")
+        await self.digest_runner.drain(SHUTDOWN_GRACE_SECONDS)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.socket is not None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.digests.service import DigestService
 from bot.metrics import Metrics
 from bot.sentry.client import SentryClient
 from bot.slack.notifier import SlackNotifier
@@ -26,10 +27,12 @@ class HandlerContext:
     metrics: Metrics
     triage: TriageService
     updater: CardUpdater
+    digests: DigestService | None = None
 
 
 def register(app: AsyncApp, ctx: HandlerContext) -> None:
     """Bind every listener of the app."""
-    from bot.handlers import card_actions
+    from bot.handlers import card_actions, digest_actions
 
     card_actions.register(app, ctx)
+    digest_actions.register(app, ctx)

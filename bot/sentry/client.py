@@ -25,6 +25,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -38,7 +39,16 @@ from bot.sentry.errors import (
     SentryTransportError,
     error_from_response,
 )
-from bot.sentry.models import Event, Issue, Member, Page, Project, Release, Team
+from bot.sentry.models import (
+    Event,
+    Issue,
+    Member,
+    Page,
+    Project,
+    Release,
+    Team,
+    format_time,
+)
 from bot.sentry.pagination import next_cursor
 
 T = TypeVar("T")
@@ -140,11 +150,18 @@ class SentryClient:
         cursor: str | None = None,
         limit: int = MAX_ISSUE_LIMIT,
         stats_period: str | None = None,
+        window: tuple[datetime, datetime] | None = None,
     ) -> Page[Issue]:
         """Search the organization's issues; `query` is always sent (Sentry's default is not
-        `is:unresolved` but `is:unresolved issue.priority:[high, medium]`, CONTRACT.md §6.3)."""
+        `is:unresolved` but `is:unresolved issue.priority:[high, medium]`, CONTRACT.md §6.3).
+
+        `window` sends `start` and `end` (both required together, CONTRACT.md §6.3): the date
+        range the listed issues' event and user counts are computed over.
+        """
         params = self._issue_search(query, sort, limit, stats_period, cursor)
         params += [("project", str(project)) for project in projects]
+        if window is not None:
+            params += [("start", format_time(window[0])), ("end", format_time(window[1]))]
         if environment:
             params.append(("environment", environment))
         response = await self._request(

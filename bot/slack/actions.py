@@ -20,6 +20,9 @@ ISSUE_IGNORE: Final = "issue.ignore"
 ISSUE_ASSIGN: Final = "issue.assign"
 ISSUE_UNRESOLVE: Final = "issue.unresolve"
 ISSUE_OPEN: Final = "issue.open"
+# The overflow menu on each issue line of a digest (resolve, ignore 24 h, assign to me, unresolve);
+# its option values are `ActionValue`s like the card's.
+DIGEST_TRIAGE: Final = "digest.triage"
 
 ACTION_IDS: Final = frozenset(
     {ISSUE_RESOLVE, ISSUE_IGNORE, ISSUE_ASSIGN, ISSUE_UNRESOLVE, ISSUE_OPEN}

@@ -141,7 +141,22 @@ class SlackNotifier:
         docs) and decodes the payloads the bot itself wrote. None when the history
         cannot be read (then nothing may be assumed about what was posted).
         """
+        messages = await self.find_metadata(channel, since=since, event_types=event_types)
+        if messages is None:
+            return None
         found: dict[str, str] = {}
+        for payload, ts in messages:
+            for issue_id in str(payload.get("issue_ids", payload.get("issue_id", ""))).split(","):
+                if issue_id:
+                    found.setdefault(issue_id, ts)
+        return found
+
+    async def find_metadata(
+        self, channel: str, *, since: datetime, event_types: tuple[str, ...]
+    ) -> list[tuple[dict[str, Any], str]] | None:
+        """(metadata payload, ts) of the bot's messages of these event types since a moment,
+        newest first; None when the history cannot be read."""
+        found: list[tuple[dict[str, Any], str]] = []
         cursor: str | None = None
         while True:
             try:
@@ -162,11 +177,7 @@ class SlackNotifier:
                 if meta.get("event_type") not in event_types:
                     continue
                 payload = meta.get("event_payload") or {}
-                for issue_id in str(payload.get("issue_ids", payload.get("issue_id", ""))).split(
-                    ","
-                ):
-                    if issue_id:
-                        found.setdefault(issue_id, str(message.get("ts")))
+                found.append((dict(payload), str(message.get("ts"))))
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
                 return found

@@ -1,0 +1,92 @@
+"""Listener for the overflow menu on a digest's issue lines: triage, then redraw that line only.
+
+The click goes through the same triage service as the card's controls (identity by e-mail,
+permission, Sentry update, action log, the issue's cards refreshed). The digest message is then
+updated with `replace_issue_line`: the block of that issue is rebuilt from Sentry's new state and
+every other block is sent back exactly as the message had it (chat.update replaces the whole
+message, docs.slack.dev/reference/methods/chat.update).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.digests.builder import replace_issue_line
+from bot.handlers import HandlerContext
+from bot.handlers.card_actions import STALE_CONTROL, request_key, result_message, selected_value
+from bot.slack import actions
+from bot.slack.actions import ActionValue, ActionValueError
+from bot.slack.notifier import Posted
+from bot.triage.identity import Identity
+from bot.triage.operations import Operation, from_action
+
+logger = logging.getLogger(__name__)
+
+FAILED = "Something went wrong applying that; nothing may have changed. Please try again."
+
+
+def register(app: AsyncApp, ctx: HandlerContext) -> None:
+    @app.action(actions.DIGEST_TRIAGE)
+    async def digest_triage(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        user = body.get("user") or {}
+        try:
+            value = ActionValue.decode(selected_value(action))
+            operation_for = _operation(value)
+        except (ActionValueError, ValueError):
+            await respond(text=STALE_CONTROL, response_type="ephemeral", replace_original=False)
+            return
+        try:
+            result = await ctx.triage.apply(
+                slack_user=str(user.get("id", "")),
+                slack_team=str(user.get("team_id") or (body.get("team") or {}).get("id", "")),
+                issue_ids=[value.issue_id],
+                operation=operation_for,
+                source="digest",
+                request_key=request_key(body, action),
+            )
+        except Exception:
+            logger.exception("triage from a digest failed")
+            await respond(text=FAILED, response_type="ephemeral", replace_original=False)
+            return
+        message = result_message(result)
+        if message:
+            await respond(text=message, response_type="ephemeral", replace_original=False)
+        original = body.get("message") or {}
+        channel = str((body.get("channel") or {}).get("id", ""))
+        ts = str(original.get("ts") or (body.get("container") or {}).get("message_ts", ""))
+        for issue in result.changed:
+            blocks = replace_issue_line(original.get("blocks") or [], issue)
+            outcome = await ctx.notifier.update(
+                channel, ts, {"text": original.get("text") or "", "blocks": blocks}
+            )
+            if not isinstance(outcome, Posted):
+                logger.warning(
+                    "could not redraw the digest line of issue %s: %s", issue.id, outcome
+                )
+
+
+def _operation(value: ActionValue) -> Callable[[Identity], Operation]:
+    """The triage operation of a digest option (resolve now, ignore 24 h, assign to me,
+    unresolve); ValueError for anything a digest line never offers."""
+    if value.op not in (
+        actions.OP_RESOLVE,
+        actions.OP_IGNORE,
+        actions.OP_ASSIGN,
+        actions.OP_UNRESOLVE,
+    ):
+        raise ValueError(f"not a digest option: {value.op}")
+
+    def operation(who: Identity) -> Operation:
+        op = from_action(value.op, value.arg, me=who.actor)
+        if op is None:
+            raise ValueError(f"not a digest option: {value.op} {value.arg}")
+        return op
+
+    return operation
