@@ -1,0 +1,1 @@
+"""Benchmarks of the alert pipeline: the real bot process against the loopback fakes."""

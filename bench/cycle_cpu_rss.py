@@ -1,0 +1,210 @@
+"""CPU time of one steady-state poll cycle, and peak RSS, with 10,000 posted cards tracked.
+
+The SQLite store is filled first with the bot's own store code (migrate, then enqueue,
+claim and mark posted, as delivery does), for 10,000 issues that exist in the fake
+Sentry and are older than the routes. The bot then polls every second; CPU time is
+read from /proc/<pid>/stat (utime + stime) across the measured cycles, and peak RSS
+is /proc/<pid>/status VmHWM at the end.
+
+    .venv/bin/python bench/cycle_cpu_rss.py [--cycles N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import (  # noqa: E402
+    ORG,
+    Figure,
+    bot_process,
+    elapsed,
+    fakes,
+    is_issue_list,
+    print_table,
+    wait_cycles,
+)
+from bot.alerts.delivery import card_state_hash  # noqa: E402
+from bot.sentry.models import Issue  # noqa: E402
+from bot.settings import async_database_url  # noqa: E402
+from bot.store.cards import CardStore, NewCard  # noqa: E402
+from bot.store.database import create_engine  # noqa: E402
+from bot.store.migrations import migrate  # noqa: E402
+
+CARDS = 10_000
+CHANNELS = 10
+BATCH = 500
+WARMUP_CYCLES = 3
+TARGET_CPU_MS = 20.0
+TARGET_RSS_MB = 120.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def channel_id(number: int) -> str:
+    return f"C0CPU{number:04d}"
+
+
+def routes_yaml() -> str:
+    lines = ["routes:"]
+    for number in range(CHANNELS):
+        lines += [f"  - channel: {channel_id(number)}", f"    projects: [p{number}]"]
+    return "\n".join(lines) + "\n"
+
+
+async def prefill(url: str, issues: list[Issue], now: datetime, rng: random.Random) -> None:
+    """10,000 cards in state `posted`, through the ledger's own life cycle."""
+    engine = create_engine(url)
+    try:
+        await migrate(engine)
+        store = CardStore(engine)
+        by_id = {issue.id: issue for issue in issues}
+        for start in range(0, len(issues), BATCH):
+            chunk = issues[start : start + BATCH]
+            await store.enqueue(
+                [
+                    NewCard(
+                        channel=channel_id(int(issue.project.slug[1:])),
+                        issue_id=issue.id,
+                        route_id=None,
+                        project=issue.project.slug,
+                        first_seen=issue.first_seen,
+                    )
+                    for issue in chunk
+                ]
+            )
+            owed = await store.owed()
+            claimed = await store.claim([r.id for r in owed], token="prefill", now=now)
+            for row in owed:
+                if row.id not in claimed:
+                    continue
+                issue = by_id[row.issue_id]
+                posted = now - timedelta(seconds=rng.uniform(0, 7 * 86_400))
+                await store.mark_posted(
+                    [row.id],
+                    ts=f"{posted.timestamp():.6f}",
+                    kind="card",
+                    now=posted,
+                    rendered=card_state_hash(issue),
+                    status=issue.status,
+                    substatus=issue.substatus,
+                )
+        assert await store.count(state="posted") == len(issues)
+    finally:
+        await engine.dispose()
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process (proc(5): fields 14 and 15, after the command name)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    assert match, "no VmHWM in /proc/<pid>/status"
+    return int(match.group(1)) / 1024
+
+
+def poll_seconds(metrics_url: str) -> tuple[float, float]:
+    """Sum and count of the bot's own poll-cycle wall-time histogram."""
+    with urllib.request.urlopen(metrics_url, timeout=5) as response:  # noqa: S310 - loopback
+        text = response.read().decode()
+    total = re.search(r"^sentry_slack_poll_seconds_sum (\S+)$", text, re.MULTILINE)
+    count = re.search(r"^sentry_slack_poll_seconds_count (\S+)$", text, re.MULTILINE)
+    if total is None or count is None:
+        raise RuntimeError("poll histogram missing from /metrics")
+    return float(total.group(1)), float(count.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cycles", type=int, default=20, help="cycles measured (default 20)")
+    args = parser.parse_args()
+    rng = random.Random(20261126)
+    started = time.monotonic()
+    with fakes() as (sentry, slack), tempfile.TemporaryDirectory() as tmp:
+        now = datetime.now(UTC)
+        for number in range(CHANNELS):
+            sentry.create_project(f"p{number}")
+            slack.add_channel(channel_id(number), f"alerts-{number}")
+        issues = [
+            Issue.from_api(
+                sentry.create_issue(
+                    f"p{number % CHANNELS}",
+                    f"TrackedError{number}: posted before",
+                    first_seen=now - timedelta(days=7, seconds=rng.uniform(0, 86_400)),
+                ),
+                web_base=sentry.url,
+                org=ORG,
+            )
+            for number in range(CARDS)
+        ]
+        bot = bot_process(sentry, slack, Path(tmp), config=routes_yaml())
+        asyncio.run(prefill(async_database_url(bot.env["DATABASE_URL"]), issues, now, rng))
+        filled = elapsed(started)
+
+        with bot:
+            bot.wait_ready(timeout=60)
+            assert bot.process is not None
+            pid = bot.process.pid
+            first = wait_cycles(sentry, WARMUP_CYCLES)
+            requests_before = sum(1 for r in sentry.requests if is_issue_list(r))
+            cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
+            poll_sum_before, poll_count_before = poll_seconds(f"{bot.url}/metrics")
+            last = wait_cycles(sentry, first + args.cycles, timeout=60 + 30 * args.cycles)
+            cpu_after, wall_after = cpu_seconds(pid), time.monotonic()
+            poll_sum_after, poll_count_after = poll_seconds(f"{bot.url}/metrics")
+            requests_after = sum(1 for r in sentry.requests if is_issue_list(r))
+            rss = peak_rss_mb(pid)
+            code = bot.stop()
+        if code != 0:
+            raise SystemExit(f"bot exited {code}:\n{bot.log()}")
+
+        measured = last - first
+        cpu_ms = 1000 * (cpu_after - cpu_before) / measured
+        poll_count = poll_count_after - poll_count_before
+        poll_ms = 1000 * (poll_sum_after - poll_sum_before) / poll_count if poll_count else 0.0
+        print_table(
+            f"cycle CPU and RSS: {CARDS:,} posted cards in {CHANNELS} channels, "
+            f"{measured} cycles measured (store filled in {filled}, total {elapsed(started)})",
+            [
+                Figure(
+                    "CPU time / cycle",
+                    f"{cpu_ms:.1f} ms",
+                    f"< {TARGET_CPU_MS:g} ms",
+                    cpu_ms < TARGET_CPU_MS,
+                ),
+                Figure(
+                    "peak RSS (VmHWM)",
+                    f"{rss:.1f} MB",
+                    f"< {TARGET_RSS_MB:g} MB",
+                    rss < TARGET_RSS_MB,
+                ),
+                Figure("cycle wall time (bot's histogram)", f"{poll_ms:.0f} ms"),
+                Figure("cycles / second", f"{measured / (wall_after - wall_before):.2f}"),
+                Figure(
+                    "org issue-list requests / cycle",
+                    f"{(requests_after - requests_before) / measured:.1f}",
+                ),
+                Figure("Slack messages posted", str(len(slack.messages())), "0"),
+            ],
+        )
+        print(f"  ({CLOCK_TICKS} clock ticks per second in /proc/<pid>/stat)")
+
+
+if __name__ == "__main__":
+    main()
