@@ -17,7 +17,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config_file import DigestSpec
 from bot.store.schema import digest_runs, digests
@@ -74,6 +74,21 @@ def _digest(row: sa.Row[tuple[object, ...]]) -> Digest:
 def _run(row: sa.Row[tuple[object, ...]]) -> DigestRun:
     m = row._mapping
     return DigestRun(**{name: m[name] for name in DigestRun.__dataclass_fields__})
+
+
+async def _slack_made(conn: AsyncConnection, channel: str) -> list[int]:
+    rows = await conn.execute(
+        sa.select(digests.c.id).where(digests.c.channel == channel, digests.c.source == SLACK)
+    )
+    return [r.id for r in rows]
+
+
+async def _delete(conn: AsyncConnection, ids: Sequence[int]) -> None:
+    """Delete digests with their runs: SQLite reuses the highest rowid after a delete, and a
+    new digest must not inherit another's ledger."""
+    if ids:
+        await conn.execute(sa.delete(digest_runs).where(digest_runs.c.digest_id.in_(list(ids))))
+        await conn.execute(sa.delete(digests).where(digests.c.id.in_(list(ids))))
 
 
 def _projects(values: Sequence[str]) -> str:
@@ -135,8 +150,7 @@ class DigestStore:
                         sa.update(digests).where(digests.c.id == row.id).values(top=spec.top)
                     )
             stale = [r.id for key, r in existing.items() if key not in wanted]
-            if stale:
-                await conn.execute(sa.delete(digests).where(digests.c.id.in_(stale)))
+            await _delete(conn, stale)
 
     async def set_channel_digest(
         self,
@@ -151,9 +165,7 @@ class DigestStore:
     ) -> Digest:
         """Replace the channel's Slack-made digest with this schedule (file digests stay)."""
         async with self._engine.begin() as conn:
-            await conn.execute(
-                sa.delete(digests).where(digests.c.channel == channel, digests.c.source == SLACK)
-            )
+            await _delete(conn, await _slack_made(conn, channel))
             result = await conn.execute(
                 sa.insert(digests)
                 .values(
@@ -173,10 +185,9 @@ class DigestStore:
     async def remove_channel_digest(self, channel: str) -> bool:
         """Remove the channel's Slack-made digest; False when it had none."""
         async with self._engine.begin() as conn:
-            result = await conn.execute(
-                sa.delete(digests).where(digests.c.channel == channel, digests.c.source == SLACK)
-            )
-            return result.rowcount > 0
+            doomed = await _slack_made(conn, channel)
+            await _delete(conn, doomed)
+            return bool(doomed)
 
     # -- the run ledger -----------------------------------------------------------------------
 
