@@ -83,12 +83,6 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         except ActionValueError:
             await respond(text=STALE_CONTROL, response_type="ephemeral", replace_original=False)
             return
-        if value.op == actions.OP_IGNORE and value.arg in (
-            actions.IGNORE_EVENTS,
-            actions.IGNORE_USERS,
-        ):
-            await open_ignore_count_dialog(body, value, client)
-            return
 
         def operation(who: Identity) -> Operation:
             op = from_action(value.op, value.arg, me=who.actor)
@@ -96,6 +90,12 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             return op
 
         try:
+            if value.op == actions.OP_IGNORE and value.arg in (
+                actions.IGNORE_EVENTS,
+                actions.IGNORE_USERS,
+            ):
+                await open_ignore_count_dialog(body, value, client)
+                return
             result = await ctx.triage.apply(
                 slack_user=str(user.get("id", "")),
                 slack_team=str(user.get("team_id") or (body.get("team") or {}).get("id", "")),

@@ -79,11 +79,9 @@ def build_ignore_count_modal(request: IgnoreCountRequest) -> dict[str, Any]:
                 "block_id": COUNT_BLOCK,
                 "label": {"type": "plain_text", "text": f"Number of {noun}"},
                 "element": {
-                    "type": "number_input",
+                    "type": "plain_text_input",
                     "action_id": COUNT_ACTION,
-                    "is_decimal_allowed": False,
-                    "min_value": "1",
-                    "max_value": str(MAX_COUNT),
+                    "max_length": 7,
                     "placeholder": {"type": "plain_text", "text": "100"},
                 },
             },
