@@ -75,3 +75,17 @@ async def test_posted_rows_keep_their_message(engine: AsyncEngine) -> None:
     [posted] = await store.for_issue("1")
     assert (posted.state, posted.message_ts, posted.status) == ("posted", "1.000100", "unresolved")
     assert posted.posted_at == T0
+
+
+async def test_tracked_cards_respect_retention_and_check_order(engine: AsyncEngine) -> None:
+    store = CardStore(engine)
+    await store.enqueue([new("old"), new("a"), new("b")])
+    rows = {r.issue_id: r.id for r in await store.owed()}
+    for issue_id, posted in (("old", T0 - timedelta(days=20)), ("a", T0), ("b", T0)):
+        await store.claim([rows[issue_id]], token="t", now=posted)
+        await store.mark_posted([rows[issue_id]], ts=f"{issue_id}.1", kind="card", now=posted)
+    since = T0 - timedelta(days=14)
+    assert await store.count_tracked(posted_since=since) == 2
+    await store.mark_checked([rows["a"]], now=T0)
+    order = [r.issue_id for r in await store.tracked(posted_since=since, limit=10)]
+    assert order == ["b", "a"]  # never checked first
