@@ -1,20 +1,58 @@
-"""Shared fixtures: a fresh SQLite database per test (a real file, WAL mode)."""
+"""Shared fixtures: a fresh database per test, on SQLite (a real file, WAL mode) and on
+PostgreSQL (a throw-away server, see tests/postgres.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import itertools
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.store.database import create_engine
 from bot.store.migrations import migrate
+from tests.postgres import postgres_server
+
+_database_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str | None]:
+    with postgres_server() as url:
+        yield url
+
+
+async def fresh_postgres_database(server_url: str) -> str:
+    """Create an empty database on the server; returns its URL."""
+    name = f"test_{next(_database_names)}"
+    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/bot.sqlite3")
+def postgres_database(postgres_url: str | None) -> str:
+    if postgres_url is None:
+        pytest.skip("PostgreSQL server binaries are not installed (.ci/run installs them)")
+    return postgres_url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_url: str | None
+) -> AsyncIterator[AsyncEngine]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/bot.sqlite3"
+    else:
+        if postgres_url is None:
+            pytest.skip("PostgreSQL server binaries are not installed (.ci/run installs them)")
+        url = await fresh_postgres_database(postgres_url)
+    engine = create_engine(url)
     await migrate(engine)
     yield engine
     await engine.dispose()

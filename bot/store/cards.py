@@ -85,9 +85,12 @@ class CardStore:
             }
             for e in entries
         ]
+        # RETURNING counts what was inserted on every backend; executemany rowcounts do not.
         async with self._engine.begin() as conn:
-            result = await conn.execute(self._insert_ignoring_duplicates(), values)
-            return max(result.rowcount, 0)
+            result = await conn.execute(
+                self._insert_ignoring_duplicates().returning(cards.c.id), values
+            )
+            return len(result.all())
 
     async def known(self, channel: str, issue_ids: Iterable[str]) -> set[str]:
         ids = list(issue_ids)
