@@ -46,6 +46,11 @@ class Metrics:
             ["kind", "result"],
             registry=self.registry,
         )
+        self.leader = Gauge(
+            "sentry_slack_poll_leader",
+            "1 while this replica holds the poll lease",
+            registry=self.registry,
+        )
         self.ready = Gauge("sentry_slack_ready", "1 once the app is ready", registry=self.registry)
 
     def render(self) -> bytes:

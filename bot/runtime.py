@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +42,7 @@ from bot.store.actions import ActionLog
 from bot.store.cards import CardStore
 from bot.store.database import create_engine
 from bot.store.digests import DigestStore
+from bot.store.leases import LeaseStore
 from bot.store.migrations import migrate
 from bot.store.replies import ReplyStore
 from bot.store.routes import RouteStore
@@ -52,6 +56,7 @@ logger = logging.getLogger(__name__)
 
 SLACK_TIMEOUT_SECONDS = 15
 SHUTDOWN_GRACE_SECONDS = 20.0
+POLL_LEASE = "poller"
 
 
 def utc_now() -> datetime:
@@ -152,6 +157,13 @@ class Runtime:
             ),
         )
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        # Polling is led by one replica at a time: the holder of the `poller` lease. The
+        # lease lives one poll interval and is renewed three times per interval, so a dead
+        # leader is replaced within about 1.4 intervals.
+        self.leases = LeaseStore(self.engine)
+        self.instance = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease_ttl = timedelta(seconds=max(settings.poll_interval_seconds, 1))
+        self.leader = False
         self.digest_store = DigestStore(self.engine)
         self.digest_runner = DigestRunner(
             store=self.digest_store,
@@ -221,7 +233,28 @@ class Runtime:
             "degraded": degraded,
         }
 
+    async def _hold_lease(self) -> bool:
+        """Take or renew the poll lease; logs and counts leadership changes."""
+        try:
+            held = await self.leases.acquire(
+                POLL_LEASE, holder=self.instance, ttl=self.lease_ttl, now=utc_now()
+            )
+        except Exception:
+            logger.exception("cannot reach the database to renew the poll lease")
+            held = False
+        if held != self.leader:
+            logger.info(
+                "this replica %s polling (%s)", "now leads" if held else "stopped", self.instance
+            )
+            if held:
+                self.poller.reconcile_on_next_cycle()
+        self.leader = held
+        self.metrics.leader.set(1 if held else 0)
+        return held
+
     async def _poll(self) -> None:
+        if not await self._hold_lease():
+            return
         self._poll_task = asyncio.current_task()
         try:
             report = await self.poller.run_cycle()
@@ -266,6 +299,14 @@ class Runtime:
             misfire_grace_time=None,
         )
         self.digest_scheduler.start()
+        self.scheduler.add_job(
+            self._hold_lease,
+            IntervalTrigger(seconds=self.lease_ttl.total_seconds() / 3, timezone=UTC),
+            id="lease",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
         self.scheduler.start()
         self._ready = True
         self.metrics.ready.set(1)
@@ -293,6 +334,11 @@ class Runtime:
         await self.digest_runner.drain(SHUTDOWN_GRACE_SECONDS)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self.leader:
+            try:
+                await self.leases.release(POLL_LEASE, holder=self.instance)
+            except Exception:
+                logger.exception("could not release the poll lease; it expires by itself")
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
         if self.web_runner is not None:

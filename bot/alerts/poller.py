@@ -102,6 +102,10 @@ class Poller:
         self.last_success: datetime | None = None
         self.last_error: str | None = None
 
+    def reconcile_on_next_cycle(self) -> None:
+        """After taking over from another replica, settle everything it left in flight."""
+        self._reconciled_at_start = False
+
     def stop(self) -> None:
         self._delivery.stopping = True
 
