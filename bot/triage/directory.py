@@ -69,6 +69,15 @@ class MemberDirectory:
                 return member
         return None
 
+    async def team_by_slug(self, slug: str) -> Team | None:
+        await self._ensure()
+        wanted = slug.strip().lower().lstrip("#")
+        return next((t for t in self._teams if t.slug.lower() == wanted), None)
+
+    async def team_slugs(self) -> list[str]:
+        await self._ensure()
+        return [t.slug for t in self._teams]
+
     async def member_by_user_id(self, user_id: str) -> Member | None:
         await self._ensure()
         return next((m for m in self._members if m.user_id == user_id), None)

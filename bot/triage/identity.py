@@ -97,6 +97,14 @@ class IdentityResolver:
         self._profiles[slack_user] = (self._clock(), profile)
         return profile
 
+    async def email_of(self, slack_user: str) -> str | None:
+        """The e-mail on someone's Slack profile (cached), to find them in Sentry as an assignee;
+        None for bots, deactivated accounts and profiles that show no e-mail."""
+        profile = await self._profile(slack_user)
+        if profile.is_bot or profile.deleted:
+            return None
+        return profile.email
+
     async def resolve(
         self, *, slack_user: str, slack_team: str, need: Need = "triage"
     ) -> Identity | Refusal:

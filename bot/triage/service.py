@@ -1,6 +1,7 @@
 """Applying a triage action for a Slack user: identity, permission, Sentry, cards, log.
 
-The same path serves the card's controls and `/sentry` commands. Each attempt is
+The same path serves the card's controls and `/sentry` commands (deleting an issue too, which
+needs a Sentry admin, manager or owner). Each attempt is
 written to the action log (allowed or refused); a Slack interaction seen twice
 (a retried delivery) is applied once; after Sentry accepts a change, every card
 of the issue is re-read and re-rendered.
@@ -177,6 +178,54 @@ class TriageService:
             arg=describe_arg(op),
             result=outcome,
             detail="; ".join(f"{i}: {m}" for i, m in result.failed.items()),
+            request_key=request_key,
+        )
+        return result
+
+    async def delete(
+        self,
+        *,
+        slack_user: str,
+        slack_team: str,
+        issue_id: str,
+        source: str,
+        request_key: str | None = None,
+    ) -> TriageResult:
+        """Delete one issue for this Slack user (SPEC §8: admins, managers and owners only).
+
+        Sentry answers 202 and deletes in the background; the issue answers 404 from then on,
+        so its cards are left as they are.
+        """
+        now = self._clock()
+        if request_key is not None and not await self._log.claim(
+            request_key, at=now, slack_user=slack_user, action="pending"
+        ):
+            logger.info("ignored a repeated delivery of interaction %s", request_key)
+            return TriageResult(duplicate=True)
+        who = await self.identify(slack_user=slack_user, slack_team=slack_team, need="admin")
+        result = TriageResult()
+        if isinstance(who, Refusal):
+            result.refused = who.reason
+            outcome = "refused"
+        else:
+            try:
+                await self._sentry.delete_issue(issue_id)
+                outcome = "ok"
+            except SentryError as exc:
+                result.failed[issue_id] = str(exc)
+                outcome = "failed"
+        self._metrics.actions.labels("delete", outcome).inc()
+        await self._log.record(
+            at=now,
+            source=source,
+            slack_user=slack_user,
+            slack_team=slack_team,
+            sentry_user=None if isinstance(who, Refusal) else who.sentry_user_id,
+            issue_ids=[issue_id],
+            action="refused" if isinstance(who, Refusal) else "delete",
+            arg="",
+            result=outcome,
+            detail=result.refused or "; ".join(result.failed.values()),
             request_key=request_key,
         )
         return result
