@@ -1,0 +1,1 @@
+"""Block Kit replies to `/sentry`: pure builders, one module per area of the command."""
