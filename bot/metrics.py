@@ -31,6 +31,12 @@ class Metrics:
             ["method", "outcome"],
             registry=self.registry,
         )
+        self.slack_seconds = Histogram(
+            "sentry_slack_slack_call_seconds",
+            "Slack Web API latency by method (including retries)",
+            ["method"],
+            registry=self.registry,
+        )
         self.cards_posted = Counter(
             "sentry_slack_cards_posted",
             "Messages posted for new issues, by kind (card, summary, reply)",

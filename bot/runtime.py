@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import socket
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -76,7 +77,10 @@ class Runtime:
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(10.0, connect=5.0),
             headers={"User-Agent": "sentry-slack-triage"},
-            event_hooks={"response": [self._count_sentry_response]},
+            event_hooks={
+                "request": [self._mark_sentry_request],
+                "response": [self._count_sentry_response],
+            },
         )
         self.sentry = SentryClient(
             self.http,
@@ -210,8 +214,14 @@ class Runtime:
         self._poll_task: asyncio.Task[None] | None = None
         self._ready = False
 
+    async def _mark_sentry_request(self, request: httpx.Request) -> None:
+        request.extensions["started"] = time.monotonic()
+
     async def _count_sentry_response(self, response: httpx.Response) -> None:
         self.metrics.sentry_requests.labels(f"{response.status_code // 100}xx").inc()
+        started = response.request.extensions.get("started")
+        if isinstance(started, float):
+            self.metrics.sentry_seconds.observe(time.monotonic() - started)
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
         checks: dict[str, Any] = {}
@@ -223,9 +233,10 @@ class Runtime:
             checks["database"] = f"unreachable: {type(exc).__name__}"
         checks["scheduler"] = "ok" if self.scheduler.running else "stopped"
         checks["mode"] = "socket" if self.settings.socket_mode else "http"
+        checks["poller"] = "leader" if self.leader else "standby"
         if self.poller.last_success:
             checks["last_poll"] = self.poller.last_success.isoformat()
-        degraded = [self.poller.last_error] if self.poller.last_error else []
+        degraded = sorted(self.poller.problems.values())
         ready = self._ready and checks["database"] == "ok" and checks["scheduler"] == "ok"
         return ready, {
             "status": "ok" if ready else "starting",

@@ -48,7 +48,7 @@ def card_state_hash(issue: Issue) -> str:
 class DeliveryReport:
     cards: int = 0
     summaries: int = 0
-    refused: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, tuple[str, str]] = field(default_factory=dict)
     workspace_problem: str | None = None
 
 
@@ -75,8 +75,19 @@ class Delivery:
         self.stopping = False
 
     async def reconcile(self, *, claimed_before: datetime | None) -> None:
-        """Settle rows left in `posting`: posted if the channel shows them, owed again if not."""
-        rows = await self._cards.in_flight(claimed_before=claimed_before)
+        """Settle rows left in `posting`: posted if the channel shows them, owed again if not.
+
+        This process's own rows are settled at once (their post has returned, however it
+        ended); other claims only once older than `claimed_before`, since another process
+        may still be waiting for Slack's answer.
+        """
+        rows = [
+            row
+            for row in await self._cards.in_flight(claimed_before=None)
+            if claimed_before is None
+            or row.claim_token == self._token
+            or (row.claimed_at is not None and row.claimed_at < claimed_before)
+        ]
         by_channel: dict[str, list[CardRow]] = defaultdict(list)
         for row in rows:
             by_channel[row.channel].append(row)
@@ -186,7 +197,7 @@ class Delivery:
                 logger.error(
                     "Slack refused a post to %s (%s): %s", channel, outcome.error, outcome.fix
                 )
-                report.refused[channel] = outcome.error
+                report.refused[channel] = (outcome.error, outcome.fix)
                 if outcome.scope == "workspace":
                     report.workspace_problem = f"{outcome.error}: {outcome.fix}"
                 if outcome.scope != "message":

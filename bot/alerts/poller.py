@@ -38,6 +38,7 @@ class CycleReport:
     found: int = 0
     enqueued: int = 0
     failed_groups: list[str] = field(default_factory=list)
+    sentry_problem: str | None = None
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
     freshness: FreshnessReport = field(default_factory=FreshnessReport)
 
@@ -100,7 +101,21 @@ class Poller:
         self._reconcile_after = reconcile_after
         self._reconciled_at_start = False
         self.last_success: datetime | None = None
-        self.last_error: str | None = None
+        # What an operator must know now, by subject ("sentry", "slack", "slack channel C…").
+        self.problems: dict[str, str] = {}
+
+    def _note_problems(self, report: CycleReport) -> None:
+        """Replace last cycle's problems with this one's (a cleared fault disappears)."""
+        problems: dict[str, str] = {}
+        if report.sentry_problem:
+            problems["sentry"] = f"Sentry: {report.sentry_problem}"
+        if report.delivery.workspace_problem:
+            problems["slack"] = f"Slack: {report.delivery.workspace_problem}"
+        for channel, (error, fix) in report.delivery.refused.items():
+            problems[f"slack channel {channel}"] = (
+                f"Slack refused posts to {channel} ({error}): {fix}"
+            )
+        self.problems = problems
 
     def reconcile_on_next_cycle(self) -> None:
         """After taking over from another replica, settle everything it left in flight."""
@@ -136,6 +151,7 @@ class Poller:
                 issues = await self._search(query, environment, floor)
             except SentryError as exc:
                 report.failed_groups.append(query)
+                report.sentry_problem = str(exc)
                 logger.warning("Sentry search %r failed: %s", query, exc)
                 continue
             report.searches += 1
@@ -157,11 +173,7 @@ class Poller:
         outcome = "ok" if not report.failed_groups else "sentry_error"
         self._metrics.polls.labels(outcome).inc()
         self._metrics.poll_seconds.observe((self._clock() - started).total_seconds())
-        if report.failed_groups:
-            self.last_error = f"Sentry search failed for {len(report.failed_groups)} route group(s)"
-        elif report.delivery.workspace_problem:
-            self.last_error = f"Slack: {report.delivery.workspace_problem}"
-        else:
-            self.last_error = None
+        self._note_problems(report)
+        if not report.failed_groups and not report.delivery.workspace_problem:
             self.last_success = started
         return report

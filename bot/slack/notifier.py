@@ -82,6 +82,12 @@ class SlackNotifier:
     async def _call(
         self, client: AsyncWebClient, method: str, channel: str, **kwargs: Any
     ) -> Outcome:
+        with self._metrics.slack_seconds.labels(method).time():
+            return await self._classified_call(client, method, channel, **kwargs)
+
+    async def _classified_call(
+        self, client: AsyncWebClient, method: str, channel: str, **kwargs: Any
+    ) -> Outcome:
         try:
             response = await client.api_call(method, json={"channel": channel, **kwargs})
         except SlackApiError as exc:

@@ -1,0 +1,162 @@
+"""Outages, rate limits and storms survived through the running process; metrics and logs
+say what happened and never leak a token."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import CHANNEL, BotFactory, routes_yaml, wait_polls
+from tests.e2e.harness import TOKENS, BotProcess
+from tests.fakes.sentry_server import FakeSentry
+from tests.fakes.slack_server import FakeSlack
+
+pytestmark = pytest.mark.e2e
+
+
+def cards(slack: FakeSlack, issue_id: str, channel: str = CHANNEL) -> list[object]:
+    return [
+        m
+        for m in slack.messages(channel)
+        if issue_id
+        in str((m.metadata or {}).get("event_payload", {}).get("issue_id", ""))
+        + ","
+        + str((m.metadata or {}).get("event_payload", {}).get("issue_ids", ""))
+    ]
+
+
+def health(bot: BotProcess) -> dict[str, object]:
+    response = httpx.get(f"{bot.url}/healthz", timeout=5)
+    assert response.status_code == 200
+    data: dict[str, object] = response.json()
+    return data
+
+
+def test_sentry_outages_are_survived_and_nothing_is_lost(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    with make_bot() as bot:
+        bot.wait_ready()
+        wait_polls(sentry, 1)
+        issue = sentry.create_issue("web", "Created during an outage")
+        sentry.fail_next(6, status=503, path_contains="/issues/")
+        bot.wait_for_log("Sentry search .* failed")
+        assert any("Sentry" in str(p) for p in health(bot)["degraded"])  # type: ignore[union-attr]
+        sentry.fail_next(2, status=429, rate_limit_headers=False, path_contains="/issues/")
+        sentry.malformed_next(1, path_contains="/issues/")
+        sentry.drop_next(1, path_contains="/issues/")
+        slack.wait_for(lambda: len(cards(slack, issue["id"])) == 1, 30)
+        wait_polls(sentry, 2)
+        assert health(bot)["degraded"] == []
+    assert len(cards(slack, issue["id"])) == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "advice"),
+    [
+        ("not_in_channel", "invite the bot"),
+        ("channel_not_found", "check the channel ID"),
+        ("is_archived", "unarchive"),
+    ],
+)
+def test_slack_channel_errors_are_logged_with_the_fix_and_retried(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack, error: str, advice: str
+) -> None:
+    slack.error_next("chat.postMessage", error, count=2)
+    with make_bot() as bot:
+        bot.wait_ready()
+        issue = sentry.create_issue("web", "Posted once the channel works")
+        line = bot.wait_for_log(f"Slack refused a post to {CHANNEL} \\({error}\\)")
+        assert advice in line
+        slack.wait_for(lambda: len(cards(slack, issue["id"])) == 1, 20)
+        wait_polls(sentry, 2)
+    assert len(cards(slack, issue["id"])) == 1
+
+
+@pytest.mark.parametrize("state", ["token_revoked", "invalid_auth"])
+def test_a_revoked_token_is_reported_and_delivery_resumes(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack, state: str
+) -> None:
+    with make_bot() as bot:
+        bot.wait_ready()
+        slack.set_token_state(state)  # type: ignore[arg-type]
+        issue = sentry.create_issue("web", "Waiting for a new token")
+        bot.wait_for_log(f"Slack refused a post to {CHANNEL} \\({state}\\)")
+        degraded = health(bot)["degraded"]
+        assert any(state in str(p) and "SLACK_BOT_TOKEN" in str(p) for p in degraded)  # type: ignore[union-attr]
+        slack.set_token_state("ok")
+        slack.wait_for(lambda: len(cards(slack, issue["id"])) == 1, 20)
+        wait_polls(sentry, 2)
+    assert len(cards(slack, issue["id"])) == 1
+
+
+def test_slack_rate_limits_and_server_errors_are_retried(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    slack.fail_next("chat.postMessage", 2, status=429, retry_after=1)
+    with make_bot() as bot:
+        bot.wait_ready()
+        issue = sentry.create_issue("web", "Rate limited at first")
+        slack.wait_for(lambda: len(cards(slack, issue["id"])) == 1, 20)
+        slack.fail_next("chat.postMessage", 1, status=500)
+        second = sentry.create_issue("web", "After a Slack 500")
+        slack.wait_for(lambda: len(cards(slack, second["id"])) == 1, 20)
+        wait_polls(sentry, 3)
+    assert len(cards(slack, issue["id"])) == 1
+    assert len(cards(slack, second["id"])) == 1
+
+
+def test_a_storm_becomes_summaries_in_order_with_every_issue_referenced(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    slack.add_channel("C0ALERTS2", "alerts-api")
+    config = routes_yaml() + "  - channel: C0ALERTS2\n    projects: [api]\n"
+    slack.enforce_post_rate(1.0, burst=1)
+    with make_bot(config=config) as bot:
+        bot.wait_ready()
+        wait_polls(sentry, 1)
+        made = {
+            "web": [sentry.create_issue("web", f"Storm web {n}") for n in range(45)],
+            "api": [sentry.create_issue("api", f"Storm api {n}") for n in range(35)],
+        }
+        for channel, issues in ((CHANNEL, made["web"]), ("C0ALERTS2", made["api"])):
+            slack.wait_for(lambda c=channel, i=issues: all(cards(slack, x["id"], c) for x in i), 60)
+        wait_polls(sentry, 2)
+    for channel, issues in ((CHANNEL, made["web"]), ("C0ALERTS2", made["api"])):
+        messages = slack.messages(channel)
+        assert len(messages) == 2  # 30 per summary
+        listed = [
+            i
+            for m in messages
+            for i in m.metadata["event_payload"]["issue_ids"].split(",")  # type: ignore[union-attr]
+        ]
+        assert listed == [i["id"] for i in issues]  # each once, oldest first
+    assert any(c.status == 429 for c in slack.calls("chat.postMessage"))
+
+
+def test_metrics_and_json_logs_without_tokens(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    with make_bot(LOG_FORMAT="json", LOG_LEVEL="DEBUG") as bot:
+        bot.wait_ready()
+        issue = sentry.create_issue("web", "Counted")
+        slack.wait_for(lambda: len(cards(slack, issue["id"])) == 1, 15)
+        wait_polls(sentry, 1)
+        metrics = httpx.get(f"{bot.url}/metrics", timeout=5).text
+    for name in (
+        'sentry_slack_polls_total{outcome="ok"}',
+        'sentry_slack_sentry_requests_total{outcome="2xx"}',
+        "sentry_slack_sentry_request_seconds_count",
+        'sentry_slack_slack_calls_total{method="chat.postMessage",outcome="ok"}',
+        'sentry_slack_slack_call_seconds_count{method="chat.postMessage"}',
+        'sentry_slack_cards_posted_total{kind="card"}',
+        "sentry_slack_poll_leader 1.0",
+    ):
+        assert name in metrics
+    log = bot.log()
+    for line in log.splitlines():
+        json.loads(line)
+    for secret in TOKENS.values():
+        assert secret not in log
