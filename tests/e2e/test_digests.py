@@ -5,13 +5,25 @@ covered with an injected clock in tests/integration/test_digests.py."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
+from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import CHANNEL, BotFactory, routes_yaml
+from tests.e2e.harness import TOKENS, BotProcess
 from tests.fakes.sentry_server import FakeSentry
+from tests.fakes.slack_requests import (
+    action_for,
+    block_actions,
+    interactive_body,
+    post_to_bot,
+    sign,
+)
 from tests.fakes.slack_server import FakeSlack
+
+ANA = "U0ANA0001"
 
 pytestmark = pytest.mark.e2e
 
@@ -33,15 +45,40 @@ def period_ends(slack: FakeSlack) -> list[datetime]:
     ]
 
 
+def click_resolve(bot: BotProcess, slack: FakeSlack, message: Any, issue_id: str) -> None:
+    """Pick "Resolve" in the overflow menu of the digest's only issue line, as Slack would."""
+    value = f"1|{issue_id}|resolve|now"
+    action = action_for(
+        message.blocks, "digest.triage", value=value, action_ts=f"{time.time():.6f}"
+    )
+    response_url = slack.new_response_url(channel=CHANNEL, message_ts=message.ts)
+    payload = block_actions(ANA, "T111", CHANNEL, message.as_slack(), action, response_url)
+    body = interactive_body(payload)
+    headers = sign(body, TOKENS["SLACK_SIGNING_SECRET"], int(time.time()))
+    post_to_bot(f"{bot.url}/slack/events", body, headers)
+
+
 def test_a_per_minute_digest_posts_once_per_minute_across_a_restart(
     make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
 ) -> None:
-    sentry.create_issue("web", "Busy web issue", count=12)
+    slack.add_user(ANA, "ana@example.com", "ana")
+    sentry.add_member("ana@example.com", name="Ana Lima", role="member")
+    issue = sentry.create_issue("web", "Busy web issue", count=12)
     config = routes_yaml() + f'digests:\n  - channel: {CHANNEL}\n    cron: "* * * * *"\n'
     bot = make_bot(config=config)
     with bot:
         bot.wait_ready()
         bot.wait_for_log(POSTED, timeout=75)
+        [posted] = digests(slack)
+        before = list(posted.blocks)  # type: ignore[attr-defined]
+        # Triage from the digest: Sentry changes, and only that line of the message is redrawn.
+        click_resolve(bot, slack, posted, issue["id"])
+        sentry.wait_for(lambda: sentry.issue(issue["id"])["status"] == "resolved", 10)
+        slack.wait_for(lambda: "Resolved" in str(digests(slack)[0].blocks), 10)  # type: ignore[attr-defined]
+        after = digests(slack)[0].blocks  # type: ignore[attr-defined]
+        changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+        assert len(changed) == 1
+        assert after[changed[0]]["block_id"].startswith(f"dline:{issue['id']}:")
     assert len(digests(slack)) == 1
     with bot:
         bot.wait_ready()
