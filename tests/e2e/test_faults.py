@@ -133,7 +133,9 @@ def test_a_storm_becomes_summaries_in_order_with_every_issue_referenced(
             for i in m.metadata["event_payload"]["issue_ids"].split(",")  # type: ignore[union-attr]
         ]
         assert listed == [i["id"] for i in issues]  # each once, oldest first
-    assert any(c.status == 429 for c in slack.calls("chat.postMessage"))
+    # Slack's one-per-second limit answered some posts with 429; they were retried.
+    posted = len(slack.messages(CHANNEL)) + len(slack.messages("C0ALERTS2"))
+    assert len(slack.calls("chat.postMessage")) > posted
 
 
 def test_metrics_and_json_logs_without_tokens(
