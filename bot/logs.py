@@ -58,6 +58,7 @@ def configure_logging(*, fmt: str, level: str, secrets: Sequence[Secret]) -> Non
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # apscheduler logs every run at INFO; keep its warnings (skipped/missed runs) only.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # apscheduler logs every run at INFO and every run skipped behind a long one at
+    # WARNING; the jobs log their own outcome, so only its errors are kept.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -125,6 +125,12 @@ class Delivery:
                     issues[issue.id] = issue
             except SentryError as exc:
                 logger.warning("cannot fetch %d owed issues from Sentry: %s", len(missing), exc)
+            else:
+                gone = [r.id for r in owed if r.issue_id not in issues]
+                if gone:
+                    # Deleted (or merged away) before its card went out: nothing to post.
+                    await self._cards.settle_gone(gone, now=self._clock())
+                    logger.info("%d owed issues no longer exist in Sentry; not posted", len(gone))
         by_channel: dict[str, list[CardRow]] = defaultdict(list)
         for row in owed:
             if row.issue_id in issues:

@@ -1,7 +1,8 @@
 """Keeping tracked cards current, and noticing issues that come back.
 
 Each cycle compares the least recently checked cards (at least 100, or half of
-all tracked cards, so every card is checked at least every two cycles) with
+all tracked cards, so every card is checked at least every two cycles, up to
+MAX_BATCH) with
 Sentry, 100 issues per request (`group=` look-ups), and re-renders only the cards
 whose status or assignee changed. Cards older than the retention window are no
 longer tracked. An issue that comes back (regressed or escalating) gets a reply
@@ -34,6 +35,10 @@ logger = logging.getLogger(__name__)
 COMEBACK = ("regressed", "escalating")
 REPLY_EVENT = "sentry_issue_reply"
 MIN_BATCH = 100
+# At most this many cards are compared per cycle (10 Sentry requests): up to 2,000
+# tracked cards are all checked within two cycles; beyond that every card is checked
+# once every ceil(tracked / 1,000) cycles, so a cycle's cost stays bounded.
+MAX_BATCH = 1_000
 
 
 def comeback(row: CardRow, issue: Issue) -> str | None:
@@ -87,7 +92,7 @@ class Freshness:
         if not total:
             return report
         rows = await self._cards.tracked(
-            posted_since=since, limit=max(MIN_BATCH, math.ceil(total / 2))
+            posted_since=since, limit=min(MAX_BATCH, max(MIN_BATCH, math.ceil(total / 2)))
         )
         issues = {i: known[i] for i in {r.issue_id for r in rows} if i in known}
         missing = sorted({r.issue_id for r in rows} - issues.keys())

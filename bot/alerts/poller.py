@@ -51,8 +51,11 @@ def group_routes(routes: Sequence[Route]) -> dict[tuple[str, str | None], list[R
     return groups
 
 
-def search_query(query: str, floor: datetime) -> str:
-    return f"{query} firstSeen:>={format_time(floor)}".strip()
+def search_query(query: str, floor: datetime, before: datetime | None = None) -> str:
+    text = f"{query} firstSeen:>={format_time(floor)}"
+    if before is not None:
+        text += f" firstSeen:<{format_time(before)}"
+    return text.strip()
 
 
 def match(issues: Sequence[Issue], routes: Sequence[Route]) -> list[NewCard]:
@@ -90,6 +93,7 @@ class Poller:
         metrics: Metrics,
         clock: Callable[[], datetime],
         reconcile_after: timedelta,
+        max_pages: int = MAX_PAGES,
     ) -> None:
         self._sentry = sentry
         self._routes = routes
@@ -99,7 +103,10 @@ class Poller:
         self._metrics = metrics
         self._clock = clock
         self._reconcile_after = reconcile_after
+        self._max_pages = max_pages
         self._reconciled_at_start = False
+        # Per route group being read back in several cycles: (cycle it began, read before).
+        self._backlogs: dict[tuple[str, str | None], tuple[datetime, datetime]] = {}
         self.last_success: datetime | None = None
         # What an operator must know now, by subject ("sentry", "slack", "slack channel C…").
         self.problems: dict[str, str] = {}
@@ -124,12 +131,19 @@ class Poller:
     def stop(self) -> None:
         self._delivery.stopping = True
 
-    async def _search(self, query: str, environment: str | None, floor: datetime) -> list[Issue]:
+    async def _search(
+        self,
+        query: str,
+        environment: str | None,
+        floor: datetime,
+        before: datetime | None = None,
+    ) -> tuple[list[Issue], bool]:
+        """Newest first, at most MAX_PAGES pages; True when older matches remain unread."""
         issues: list[Issue] = []
         cursor: str | None = None
-        for _ in range(MAX_PAGES):
+        for _ in range(self._max_pages):
             page = await self._sentry.list_issues(
-                query=search_query(query, floor),
+                query=search_query(query, floor, before),
                 sort="new",
                 environment=environment,
                 cursor=cursor,
@@ -137,7 +151,46 @@ class Poller:
             issues.extend(page.items)
             cursor = page.next_cursor
             if cursor is None:
-                break
+                return issues, False
+        return issues, bool(issues)
+
+    async def _poll_group(
+        self, key: tuple[str, str | None], group: list[Route], started: datetime
+    ) -> list[Issue]:
+        """One group's issues this cycle, paging back through a backlog across cycles.
+
+        A backlog larger than one cycle reads (after a long downtime) is read newest
+        first, then, cycle after cycle, the part older than the oldest issue read so
+        far; the routes' `polled_until` only moves once the whole backlog is read, so
+        a crash in between starts the backlog over rather than skipping any of it.
+        """
+        query, environment = key
+        floor = min(route.floor for route in group) - LOOKBACK
+        backlog = self._backlogs.get(key)
+        if backlog is None:
+            issues, truncated = await self._search(query, environment, floor)
+            if not truncated:
+                await self._routes.set_polled_until((r.id for r in group), started)
+                return issues
+            began = started
+        else:
+            began, before = backlog
+            recent, _ = await self._search(query, environment, began - LOOKBACK)
+            older, truncated = await self._search(query, environment, floor, before)
+            issues = recent + older
+            if not truncated:
+                del self._backlogs[key]
+                await self._routes.set_polled_until((r.id for r in group), began)
+                logger.info("read the whole backlog of %r", query)
+                return issues
+        oldest = min(issue.first_seen for issue in issues)
+        self._backlogs[key] = (began, oldest)
+        logger.warning(
+            "more issues for %r than one cycle reads; reading older ones next cycle "
+            "(now at first seen %s)",
+            query,
+            format_time(oldest),
+        )
         return issues
 
     async def run_cycle(self) -> CycleReport:
@@ -145,20 +198,18 @@ class Poller:
         started = self._clock()
         routes = await self._routes.all()
         known: dict[str, Issue] = {}
-        for (query, environment), group in group_routes(routes).items():
-            floor = min(route.floor for route in group) - LOOKBACK
+        for key, group in group_routes(routes).items():
             try:
-                issues = await self._search(query, environment, floor)
+                issues = await self._poll_group(key, group, started)
             except SentryError as exc:
-                report.failed_groups.append(query)
+                report.failed_groups.append(key[0])
                 report.sentry_problem = str(exc)
-                logger.warning("Sentry search %r failed: %s", query, exc)
+                logger.warning("Sentry search %r failed: %s", key[0], exc)
                 continue
             report.searches += 1
             report.found += len(issues)
             known.update((issue.id, issue) for issue in issues)
             report.enqueued += await self._cards.enqueue(match(issues, group))
-            await self._routes.set_polled_until((r.id for r in group), started)
 
         if not self._reconciled_at_start:
             # Nothing of this process is in flight yet: every `posting` row is a leftover.

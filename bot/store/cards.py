@@ -154,6 +154,15 @@ class CardStore:
                 )
             )
 
+    async def settle_gone(self, ids: Sequence[int], *, now: datetime) -> None:
+        """Owed rows whose issue no longer exists: closed without a message."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                sa.update(cards)
+                .where(cards.c.id.in_(list(ids)), cards.c.state == OWED)
+                .values(state=POSTED, kind="gone", posted_at=now)
+            )
+
     async def release(self, ids: Sequence[int], *, error: str) -> None:
         """A post that certainly did not happen: the rows are owed again."""
         async with self._engine.begin() as conn:
