@@ -221,8 +221,10 @@ class DigestStore:
                     claim_token=token,
                     claimed_at=now,
                 )
+                # RETURNING says whether the row was inserted, on every backend.
+                .returning(digest_runs.c.id)
             )
-            if result.rowcount != 1:
+            if result.first() is None:
                 return None
             row = (
                 await conn.execute(
