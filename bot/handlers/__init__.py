@@ -32,7 +32,8 @@ class HandlerContext:
 
 def register(app: AsyncApp, ctx: HandlerContext) -> None:
     """Bind every listener of the app."""
-    from bot.handlers import card_actions, digest_actions
+    from bot.handlers import card_actions, commands, digest_actions
 
     card_actions.register(app, ctx)
+    commands.register(app, ctx)
     digest_actions.register(app, ctx)
