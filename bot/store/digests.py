@@ -211,7 +211,8 @@ class DigestStore:
         """Insert the (digest, period) row; None when another run (or replica) already has it."""
         async with self._engine.begin() as conn:
             result = await conn.execute(
-                self._insert_run_ignoring_duplicates().values(
+                self._insert_run_ignoring_duplicates()
+                .values(
                     digest_id=digest.id,
                     channel=digest.channel,
                     period_start=period_start,

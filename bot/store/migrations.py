@@ -70,9 +70,18 @@ def _upgrade(conn: Connection) -> tuple[int | None, int]:
     return found, LATEST_VERSION
 
 
+# Any fixed number: replicas starting together on PostgreSQL take turns migrating.
+MIGRATION_LOCK = 72_616_001
+
+
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the database to LATEST_VERSION; safe to run at every start."""
+    """Bring the database to LATEST_VERSION; safe to run at every start, and by several
+    replicas at once (PostgreSQL serialises them with a transaction-level advisory lock)."""
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+            )
         found, now = await conn.run_sync(_upgrade)
     if found is None:
         logger.info("created database schema version %d", now)

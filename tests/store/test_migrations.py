@@ -1,5 +1,6 @@
 """Schema versioning: fresh databases are stamped, newer ones refused, reruns harmless."""
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,7 @@ import sqlalchemy as sa
 
 from bot.store.database import create_engine
 from bot.store.migrations import LATEST_VERSION, migrate
+from tests.conftest import fresh_postgres_database
 
 
 async def test_fresh_database_is_created_and_stamped(tmp_path: Path) -> None:
@@ -59,3 +61,16 @@ async def test_a_version_1_database_upgrades_in_place(tmp_path: Path) -> None:
     assert version == LATEST_VERSION == 2
     assert tuple(card) == ("42", "1.000100", None)
     assert {"actions", "replies", "digests", "digest_runs", "leases"} <= tables
+
+
+@pytest.mark.postgres
+async def test_replicas_migrating_at_once_on_postgres(postgres_database: str) -> None:
+    """Three replicas starting together: one creates the schema, the others find it."""
+    url = await fresh_postgres_database(postgres_database)
+    engines = [create_engine(url) for _ in range(3)]
+    await asyncio.gather(*(migrate(e) for e in engines))
+    async with engines[0].connect() as conn:
+        version = (await conn.execute(sa.text("SELECT version FROM schema_version"))).all()
+    for e in engines:
+        await e.dispose()
+    assert version == [(LATEST_VERSION,)]
