@@ -13,7 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from apscheduler.triggers.cron import CronTrigger
+
+from bot.crontab import crontab_trigger
 
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 MENTION_ID = re.compile(r"^(S|U|W)[A-Z0-9]{2,}$")
@@ -60,7 +61,7 @@ def validate_cron(expression: str, timezone: str = "UTC") -> str | None:
     if len(expression.split()) != 5:
         return f"'{expression}' is not a five-field crontab expression"
     try:
-        CronTrigger.from_crontab(expression, timezone=ZoneInfo(timezone))
+        crontab_trigger(expression, timezone)
     except (ValueError, ZoneInfoNotFoundError) as exc:
         return f"'{expression}' is not a valid crontab expression ({exc})"
     return None

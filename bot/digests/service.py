@@ -7,8 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.config_file import validate_cron, validate_timezone
+from bot.crontab import crontab_trigger
 from bot.digests.runner import DigestRunner, PostOutcome
-from bot.digests.schedule import crontab_trigger
 from bot.digests.scheduler import DigestScheduler
 from bot.store.digests import SLACK, Digest, DigestStore
 

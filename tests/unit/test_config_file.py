@@ -93,3 +93,12 @@ def test_yaml_syntax_error_has_a_line() -> None:
 def test_mentions_must_be_ids() -> None:
     with pytest.raises(ConfigError, match="mention"):
         parse_config("routes:\n  - channel: C0123ABCD\n    mention: ['@channel']\n")
+
+
+def test_crontab_sunday_is_day_zero_or_seven() -> None:
+    """crontab(5) numbers Sunday 0 or 7; both are accepted and mean Sunday."""
+    config = parse_config(
+        "digests:\n  - channel: C0123ABCD\n    cron: '0 9 * * 7'\n"
+        "  - channel: C0123ABCD\n    cron: '0 9 * * 0'\n"
+    )
+    assert [d.cron for d in config.digests] == ["0 9 * * 7", "0 9 * * 0"]

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.crontab import crontab_day_of_week
 from bot.digests.schedule import (
     JOB_GRACE,
     DigestTrigger,
     Schedule,
     catch_up_decision,
-    crontab_day_of_week,
     next_fire,
     period_start,
     previous_fire,
