@@ -4,6 +4,7 @@ runs them until SIGTERM, and closes them in order."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -210,6 +211,9 @@ class Runtime:
             ),
         )
         self.socket: AsyncSocketModeHandler | None = None
+        self._socket_task: asyncio.Task[None] | None = None
+        self.socket_connected = False
+        self.socket_problem: str | None = None
         self.web_runner: web.AppRunner | None = None
         self._poll_task: asyncio.Task[None] | None = None
         self._ready = False
@@ -237,12 +241,40 @@ class Runtime:
         if self.poller.last_success:
             checks["last_poll"] = self.poller.last_success.isoformat()
         degraded = sorted(self.poller.problems.values())
+        if self.socket is not None and not await self.socket.client.is_connected():
+            degraded.append(
+                self.socket_problem
+                or "Slack Socket Mode is not connected; check SLACK_APP_TOKEN (an app-level "
+                "token with connections:write) and access to Slack"
+            )
         ready = self._ready and checks["database"] == "ok" and checks["scheduler"] == "ok"
         return ready, {
             "status": "ok" if ready else "starting",
             "checks": checks,
             "degraded": degraded,
         }
+
+    async def _connect_socket(self, handler: AsyncSocketModeHandler) -> None:
+        """Open the Socket Mode connection, retrying with backoff (1 s doubling to 60 s)
+        until it opens; afterwards slack_sdk's client reconnects by itself."""
+        delay = 1.0
+        while True:
+            try:
+                await handler.connect_async()  # type: ignore[no-untyped-call]
+            except Exception as exc:
+                self.socket_problem = (
+                    f"Slack Socket Mode cannot connect ({type(exc).__name__}); check "
+                    "SLACK_APP_TOKEN (an app-level token with connections:write) and access "
+                    "to Slack; retrying"
+                )
+                logger.warning("%s in %.0f s: %s", self.socket_problem, delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+                continue
+            self.socket_connected = True
+            self.socket_problem = None
+            logger.info("Socket Mode connected")
+            return
 
     async def _hold_lease(self) -> bool:
         """Take or renew the poll lease; logs and counts leadership changes."""
@@ -291,7 +323,9 @@ class Runtime:
             self.socket = AsyncSocketModeHandler(
                 self.bolt, app_token=self.settings.slack_app_token.reveal()
             )
-            await self.socket.connect_async()  # type: ignore[no-untyped-call]
+            # Connected in the background: an unreachable Slack must not keep the health
+            # endpoint, polling or a SIGTERM waiting.
+            self._socket_task = asyncio.create_task(self._connect_socket(self.socket))
         web_app = build_web_app(
             health=self.health,
             metrics=self.metrics,
@@ -323,7 +357,7 @@ class Runtime:
         self.metrics.ready.set(1)
         logger.info(
             "ready: %s mode, polling every %ds, listening on port %d",
-            "Socket Mode" if self.settings.socket_mode else "HTTP",
+            "Socket" if self.settings.socket_mode else "HTTP",
             self.settings.poll_interval_seconds,
             self.settings.port,
         )
@@ -350,8 +384,21 @@ class Runtime:
                 await self.leases.release(POLL_LEASE, holder=self.instance)
             except Exception:
                 logger.exception("could not release the poll lease; it expires by itself")
+        if self._socket_task is not None:
+            self._socket_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._socket_task
         if self.socket is not None:
-            await self.socket.close_async()  # type: ignore[no-untyped-call]
+            try:
+                await asyncio.wait_for(
+                    self.socket.close_async(),  # type: ignore[no-untyped-call]
+                    5.0 if self.socket_connected else 1.0,
+                )
+            except (TimeoutError, Exception):
+                # Never connected (or stuck): close its HTTP session directly.
+                session = self.socket.client.aiohttp_client_session
+                if session is not None and not session.closed:
+                    await session.close()
         if self.web_runner is not None:
             await self.web_runner.cleanup()
         await self.http.aclose()

@@ -162,3 +162,18 @@ def test_metrics_and_json_logs_without_tokens(
         json.loads(line)
     for secret in TOKENS.values():
         assert secret not in log
+
+
+def test_socket_mode_comes_up_healthy_while_slack_is_unreachable(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    slack.fail_next("apps.connections.open", 4, status=503)
+    with make_bot(socket_mode=True) as bot:
+        bot.wait_ready()
+        degraded = health(bot)["degraded"]
+        assert any("Socket Mode is not connected" in str(p) for p in degraded)  # type: ignore[union-attr]
+        slack.wait_connected(timeout=30)
+        issue = sentry.create_issue("web", "Delivered once connected")
+        slack.wait_for(lambda: len(cards(slack, issue["id"])) == 1, 15)
+        bot.wait_for_log("Socket Mode connected")
+        assert health(bot)["degraded"] == []
