@@ -30,6 +30,12 @@ logger = logging.getLogger(__name__)
 
 LOOKBACK = timedelta(minutes=5)
 MAX_PAGES = 20
+# Issues that come back (regressed, escalating) without a card in a routed channel are
+# searched for every this many cycles: two searches per route group, so on average well
+# under one extra request per cycle. Issues that have a card are caught every cycle by
+# the card refresh instead.
+COMEBACK_EVERY = 5
+COMEBACK_SUBSTATUSES = ("regressed", "escalating")
 
 
 @dataclass
@@ -79,6 +85,28 @@ def match(issues: Sequence[Issue], routes: Sequence[Route]) -> list[NewCard]:
     return list(owed.values())
 
 
+def match_comebacks(issues: Sequence[Issue], routes: Sequence[Route]) -> list[NewCard]:
+    """Cards owed for issues that came back: any first-seen time (the issue is old by
+    nature), but seen again after the route was created. Channels that already have the
+    issue's card are skipped by the ledger and get a thread reply from the refresh instead."""
+    owed: dict[tuple[str, str], NewCard] = {}
+    for issue in issues:
+        for route in routes:
+            if not route.matches_project(issue.project.slug) or issue.last_seen < route.watermark:
+                continue
+            owed.setdefault(
+                (route.channel, issue.id),
+                NewCard(
+                    channel=route.channel,
+                    issue_id=issue.id,
+                    route_id=route.id,
+                    project=issue.project.slug,
+                    first_seen=issue.first_seen,
+                ),
+            )
+    return list(owed.values())
+
+
 class Poller:
     """Runs cycles: search, enqueue, reconcile interrupted posts, deliver."""
 
@@ -105,6 +133,9 @@ class Poller:
         self._reconcile_after = reconcile_after
         self._max_pages = max_pages
         self._reconciled_at_start = False
+        self._cycles = 0
+        # Per route group: when its last comeback search began.
+        self._comeback_since: dict[tuple[str, str | None], datetime] = {}
         # Per route group being read back in several cycles: (cycle it began, read before).
         self._backlogs: dict[tuple[str, str | None], tuple[datetime, datetime]] = {}
         self.last_success: datetime | None = None
@@ -193,6 +224,23 @@ class Poller:
         )
         return issues
 
+    async def _comebacks(
+        self, key: tuple[str, str | None], group: list[Route], started: datetime
+    ) -> list[Issue]:
+        """Issues of the group's query that regressed or escalated since the last look."""
+        query, environment = key
+        since = self._comeback_since.get(key) or min(r.floor for r in group)
+        found: list[Issue] = []
+        for substatus in COMEBACK_SUBSTATUSES:
+            page = await self._sentry.list_issues(
+                query=f"{query} is:{substatus} lastSeen:>={format_time(since - LOOKBACK)}",
+                sort="date",
+                environment=environment,
+            )
+            found.extend(page.items)
+        self._comeback_since[key] = started
+        return found
+
     async def run_cycle(self) -> CycleReport:
         report = CycleReport()
         started = self._clock()
@@ -210,6 +258,16 @@ class Poller:
             report.found += len(issues)
             known.update((issue.id, issue) for issue in issues)
             report.enqueued += await self._cards.enqueue(match(issues, group))
+            if self._cycles % COMEBACK_EVERY == 0:
+                try:
+                    comebacks = await self._comebacks(key, group, started)
+                except SentryError as exc:
+                    report.sentry_problem = str(exc)
+                    logger.warning("Sentry comeback search %r failed: %s", key[0], exc)
+                else:
+                    known.update((issue.id, issue) for issue in comebacks)
+                    report.enqueued += await self._cards.enqueue(match_comebacks(comebacks, group))
+        self._cycles += 1
 
         if not self._reconciled_at_start:
             # Nothing of this process is in flight yet: every `posting` row is a leftover.

@@ -132,3 +132,21 @@ def test_hostile_titles_reach_slack_escaped(
     assert "&lt;!channel&gt; &lt;@U0ADMIN&gt; &amp; &lt;https://evil.example|click me&gt;" in (
         card.text
     )
+
+
+def test_an_issue_that_comes_back_without_a_card_gets_one(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    old = sentry.create_issue(
+        "web", "Fixed long ago", first_seen=datetime.now(UTC) - timedelta(days=3)
+    )
+    sentry.set_issue_status(old["id"], "resolved")
+    with make_bot() as bot:
+        bot.wait_ready()
+        wait_polls(sentry, 2)
+        assert cards_for(slack, old["id"]) == []
+        sentry.regress(old["id"])
+        slack.wait_for(lambda: len(cards_for(slack, old["id"])) == 1, 20)
+        wait_polls(sentry, 6)
+    [card] = cards_for(slack, old["id"])
+    assert "Regressed" in json.dumps(card.blocks)

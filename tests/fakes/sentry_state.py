@@ -437,6 +437,12 @@ class SentryOrgState:
                 "assigned": issue.assigned is not None,
                 "unassigned": issue.assigned is None,
                 "for_review": issue.substatus in ("new", "regressed", "escalating"),
+                # Substatus filters of the escalating-issues search (docs.sentry.io, issue
+                # properties `is:`): only unresolved issues carry these substatuses.
+                "new": issue.substatus == "new",
+                "ongoing": issue.substatus == "ongoing",
+                "regressed": issue.substatus == "regressed",
+                "escalating": issue.substatus == "escalating",
             }.get(value, False)
         if key == "level":
             return issue.level == value
