@@ -64,13 +64,18 @@ def routes_yaml() -> str:
     return "\n".join(lines) + "\n"
 
 
-async def prefill(url: str, issues: list[Issue], now: datetime, rng: random.Random) -> None:
-    """10,000 cards in state `posted`, through the ledger's own life cycle."""
+async def prefill(
+    url: str, issues: list[Issue], now: datetime, rng: random.Random, tracked: int
+) -> None:
+    """10,000 cards in state `posted`, through the ledger's own life cycle; the first
+    `tracked` were posted within the last week (kept current), the rest 15 to 60 days ago
+    (past the 14-day retention: stored, no longer refreshed)."""
     engine = create_engine(url)
     try:
         await migrate(engine)
         store = CardStore(engine)
         by_id = {issue.id: issue for issue in issues}
+        seen: set[int] = set()
         for start in range(0, len(issues), BATCH):
             chunk = issues[start : start + BATCH]
             await store.enqueue(
@@ -91,7 +96,9 @@ async def prefill(url: str, issues: list[Issue], now: datetime, rng: random.Rand
                 if row.id not in claimed:
                     continue
                 issue = by_id[row.issue_id]
-                posted = now - timedelta(seconds=rng.uniform(0, 7 * 86_400))
+                days = (0, 7) if len(seen) < tracked else (15, 60)
+                seen.add(row.id)
+                posted = now - timedelta(seconds=rng.uniform(days[0] * 86_400, days[1] * 86_400))
                 await store.mark_posted(
                     [row.id],
                     ts=f"{posted.timestamp():.6f}",
@@ -133,6 +140,12 @@ def poll_seconds(metrics_url: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=20, help="cycles measured (default 20)")
+    parser.add_argument(
+        "--tracked",
+        type=int,
+        default=10_000,
+        help="how many of the cards are young enough to be kept current (default all)",
+    )
     args = parser.parse_args()
     rng = random.Random(20261126)
     started = time.monotonic()
@@ -154,7 +167,9 @@ def main() -> None:
             for number in range(CARDS)
         ]
         bot = bot_process(sentry, slack, Path(tmp), config=routes_yaml())
-        asyncio.run(prefill(async_database_url(bot.env["DATABASE_URL"]), issues, now, rng))
+        asyncio.run(
+            prefill(async_database_url(bot.env["DATABASE_URL"]), issues, now, rng, args.tracked)
+        )
         filled = elapsed(started)
 
         with bot:
