@@ -42,7 +42,7 @@ def test_sentry_outages_are_survived_and_nothing_is_lost(
         wait_polls(sentry, 1)
         issue = sentry.create_issue("web", "Created during an outage")
         sentry.fail_next(6, status=503, path_contains="/issues/")
-        bot.wait_for_log("Sentry search .* failed")
+        bot.wait_for_log("Sentry (comeback )?search .* failed")
         assert any("Sentry" in str(p) for p in health(bot)["degraded"])  # type: ignore[union-attr]
         sentry.fail_next(2, status=429, rate_limit_headers=False, path_contains="/issues/")
         sentry.malformed_next(1, path_contains="/issues/")
