@@ -276,7 +276,7 @@ class Runtime:
             logger.info("Socket Mode connected")
             return
 
-    async def _hold_lease(self) -> bool:
+    async def _hold_lease(self, *, poll_soon: bool = False) -> bool:
         """Take or renew the poll lease; logs and counts leadership changes."""
         try:
             held = await self.leases.acquire(
@@ -291,9 +291,17 @@ class Runtime:
             )
             if held:
                 self.poller.reconcile_on_next_cycle()
+        took_over = held and not self.leader
         self.leader = held
         self.metrics.leader.set(1 if held else 0)
+        if took_over and poll_soon and self.scheduler.running:
+            # Taken over from a dead leader: poll now rather than at this replica's next
+            # scheduled run, up to an interval later.
+            self.scheduler.modify_job("poll", next_run_time=utc_now())
         return held
+
+    async def _renew_lease(self) -> None:
+        await self._hold_lease(poll_soon=True)
 
     async def _poll(self) -> None:
         if not await self._hold_lease():
@@ -345,7 +353,7 @@ class Runtime:
         )
         self.digest_scheduler.start()
         self.scheduler.add_job(
-            self._hold_lease,
+            self._renew_lease,
             IntervalTrigger(seconds=self.lease_ttl.total_seconds() / 3, timezone=UTC),
             id="lease",
             max_instances=1,
