@@ -42,7 +42,7 @@ from bot.settings import Settings
 from bot.slack.notifier import SlackNotifier
 from bot.store.actions import ActionLog
 from bot.store.cards import CardStore
-from bot.store.database import create_engine
+from bot.store.database import create_engine, startup_lock
 from bot.store.digests import DigestStore
 from bot.store.leases import LeaseStore
 from bot.store.migrations import migrate
@@ -324,8 +324,9 @@ class Runtime:
 
     async def start(self) -> None:
         await migrate(self.engine)
-        await self.routes.sync_file_routes(self.config.routes, now=utc_now())
-        await self.digest_store.sync_file_digests(self.config.digests, now=utc_now())
+        async with startup_lock(self.engine):
+            await self.routes.sync_file_routes(self.config.routes, now=utc_now())
+            await self.digest_store.sync_file_digests(self.config.digests, now=utc_now())
         if self.settings.socket_mode:
             assert self.settings.slack_app_token is not None
             self.socket = AsyncSocketModeHandler(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config_file import RouteSpec
@@ -62,6 +63,12 @@ class RouteStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
+    def _insert_ignoring_existing(self) -> sa.Insert:
+        keys = ["channel", "projects", "query", "environment"]
+        if self._engine.dialect.name == "postgresql":
+            return postgresql.insert(routes).on_conflict_do_nothing(index_elements=keys)
+        return sqlite.insert(routes).on_conflict_do_nothing(index_elements=keys)
+
     async def all(self) -> list[Route]:
         async with self._engine.connect() as conn:
             rows = await conn.execute(sa.select(routes).order_by(routes.c.id))
@@ -83,8 +90,9 @@ class RouteStore:
                 mention = ",".join(spec.mention)
                 row = existing.get(key)
                 if row is None:
+                    # Ignoring a duplicate: a replica starting at the same moment inserted it.
                     await conn.execute(
-                        sa.insert(routes).values(
+                        self._insert_ignoring_existing().values(
                             **_key(spec), mention=mention, source="file", watermark=now
                         )
                     )

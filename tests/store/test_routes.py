@@ -1,10 +1,12 @@
 """Routes: the file's routes keep their watermark across restarts; Slack-made ones are separate."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config_file import RouteSpec
+from bot.store.database import startup_lock
 from bot.store.routes import RouteStore
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -50,3 +52,17 @@ async def test_remove_slack_routes(engine: AsyncEngine) -> None:
     assert await store.remove(channel="C1", project="web") == 1
     assert await store.remove(channel="C1", project="*") == 1
     assert await store.all() == []
+
+
+async def test_replicas_applying_the_routes_file_at_once(engine: AsyncEngine) -> None:
+    """Replicas starting together each apply the file; the start-up lock makes them take
+    turns, so none fails on the routes another one has just inserted."""
+
+    async def start() -> None:
+        async with startup_lock(engine):
+            await RouteStore(engine).sync_file_routes(
+                [RouteSpec(channel=f"C{n}AB") for n in range(20)], now=T0
+            )
+
+    await asyncio.gather(*(start() for _ in range(3)))
+    assert len(await RouteStore(engine).all()) == 20
