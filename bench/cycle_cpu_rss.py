@@ -37,16 +37,12 @@ from bench.common import (  # noqa: E402
     print_table,
     wait_cycles,
 )
-from bot.alerts.delivery import card_state_hash  # noqa: E402
+from bench.ledger import PostedCard, prefill_posted  # noqa: E402
 from bot.sentry.models import Issue  # noqa: E402
 from bot.settings import async_database_url  # noqa: E402
-from bot.store.cards import CardStore, NewCard  # noqa: E402
-from bot.store.database import create_engine  # noqa: E402
-from bot.store.migrations import migrate  # noqa: E402
 
 CARDS = 10_000
 CHANNELS = 10
-BATCH = 500
 WARMUP_CYCLES = 3
 TARGET_CPU_MS = 20.0
 TARGET_RSS_MB = 120.0
@@ -64,53 +60,18 @@ def routes_yaml() -> str:
     return "\n".join(lines) + "\n"
 
 
-async def prefill(
-    url: str, issues: list[Issue], now: datetime, rng: random.Random, tracked: int
-) -> None:
-    """10,000 cards in state `posted`, through the ledger's own life cycle; the first
-    `tracked` were posted within the last week (kept current), the rest 15 to 60 days ago
-    (past the 14-day retention: stored, no longer refreshed)."""
-    engine = create_engine(url)
-    try:
-        await migrate(engine)
-        store = CardStore(engine)
-        by_id = {issue.id: issue for issue in issues}
-        seen: set[int] = set()
-        for start in range(0, len(issues), BATCH):
-            chunk = issues[start : start + BATCH]
-            await store.enqueue(
-                [
-                    NewCard(
-                        channel=channel_id(int(issue.project.slug[1:])),
-                        issue_id=issue.id,
-                        route_id=None,
-                        project=issue.project.slug,
-                        first_seen=issue.first_seen,
-                    )
-                    for issue in chunk
-                ]
-            )
-            owed = await store.owed()
-            claimed = await store.claim([r.id for r in owed], token="prefill", now=now)
-            for row in owed:
-                if row.id not in claimed:
-                    continue
-                issue = by_id[row.issue_id]
-                days = (0, 7) if len(seen) < tracked else (15, 60)
-                seen.add(row.id)
-                posted = now - timedelta(seconds=rng.uniform(days[0] * 86_400, days[1] * 86_400))
-                await store.mark_posted(
-                    [row.id],
-                    ts=f"{posted.timestamp():.6f}",
-                    kind="card",
-                    now=posted,
-                    rendered=card_state_hash(issue),
-                    status=issue.status,
-                    substatus=issue.substatus,
-                )
-        assert await store.count(state="posted") == len(issues)
-    finally:
-        await engine.dispose()
+def posted_cards(
+    issues: list[Issue], now: datetime, rng: random.Random, tracked: int
+) -> list[PostedCard]:
+    """The first `tracked` cards were posted within the last week (kept current), the rest
+    15 to 60 days ago (past the 14-day retention: stored, no longer refreshed)."""
+    cards: list[PostedCard] = []
+    for index, issue in enumerate(issues):
+        days = (0, 7) if index < tracked else (15, 60)
+        posted = now - timedelta(seconds=rng.uniform(days[0] * 86_400, days[1] * 86_400))
+        channel = channel_id(int(issue.project.slug[1:]))
+        cards.append(PostedCard(issue, channel, f"{posted.timestamp():.6f}", posted))
+    return cards
 
 
 def cpu_seconds(pid: int) -> float:
@@ -167,9 +128,8 @@ def main() -> None:
             for number in range(CARDS)
         ]
         bot = bot_process(sentry, slack, Path(tmp), config=routes_yaml())
-        asyncio.run(
-            prefill(async_database_url(bot.env["DATABASE_URL"]), issues, now, rng, args.tracked)
-        )
+        cards = posted_cards(issues, now, rng, args.tracked)
+        asyncio.run(prefill_posted(async_database_url(bot.env["DATABASE_URL"]), cards, now=now))
         filled = elapsed(started)
 
         with bot:

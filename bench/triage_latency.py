@@ -61,13 +61,11 @@ from bench.common import (  # noqa: E402
     print_table,
     wait_cycles,
 )
-from bot.alerts.delivery import card_metadata, card_state_hash  # noqa: E402
+from bench.ledger import PostedCard, prefill_posted  # noqa: E402
+from bot.alerts.delivery import card_metadata  # noqa: E402
 from bot.sentry.models import Issue  # noqa: E402
 from bot.settings import async_database_url  # noqa: E402
 from bot.slack.card import build_issue_card  # noqa: E402
-from bot.store.cards import CardStore, NewCard  # noqa: E402
-from bot.store.database import create_engine  # noqa: E402
-from bot.store.migrations import migrate  # noqa: E402
 from tests.e2e.harness import TOKENS  # noqa: E402
 from tests.fakes.slack_server import FakeSlack, Message  # noqa: E402
 
@@ -281,44 +279,6 @@ def post_cards(slack: FakeSlack, issues: list[Issue]) -> dict[str, str]:
     return posted
 
 
-async def prefill(url: str, issues: list[Issue], posted: dict[str, str], now: datetime) -> None:
-    """Every card `posted` in the store, through the ledger's own life cycle."""
-    engine = create_engine(url)
-    try:
-        await migrate(engine)
-        store = CardStore(engine)
-        await store.enqueue(
-            [
-                NewCard(
-                    channel=CHANNEL,
-                    issue_id=issue.id,
-                    route_id=None,
-                    project=issue.project.slug,
-                    first_seen=issue.first_seen,
-                )
-                for issue in issues
-            ]
-        )
-        owed = await store.owed()
-        claimed = await store.claim([r.id for r in owed], token="prefill", now=now)
-        by_id = {issue.id: issue for issue in issues}
-        for row in owed:
-            if row.id in claimed:
-                issue = by_id[row.issue_id]
-                await store.mark_posted(
-                    [row.id],
-                    ts=posted[issue.id],
-                    kind="card",
-                    now=now,
-                    rendered=card_state_hash(issue),
-                    status=issue.status,
-                    substatus=issue.substatus,
-                )
-        assert await store.count(state="posted") == len(issues)
-    finally:
-        await engine.dispose()
-
-
 def fresh() -> None:
     rng = random.Random(20261126)
     started = time.monotonic()
@@ -341,7 +301,8 @@ def fresh() -> None:
         posted = post_cards(slack, issues)
         config = f"routes:\n  - channel: {CHANNEL}\n    projects: [web]\n"
         bot = bot_process(sentry, slack, Path(tmp), config=config)
-        asyncio.run(prefill(async_database_url(bot.env["DATABASE_URL"]), issues, posted, now))
+        cards = [PostedCard(issue, CHANNEL, posted[issue.id], now) for issue in issues]
+        asyncio.run(prefill_posted(async_database_url(bot.env["DATABASE_URL"]), cards, now=now))
         filled = elapsed(started)
         with bot:
             bot.wait_ready(timeout=60)
