@@ -17,7 +17,7 @@ and prints its own table:
     .venv/bin/python bench/reliability.py crash [--rounds N]
     .venv/bin/python bench/reliability.py failover [--kills N]
     .venv/bin/python bench/reliability.py storm
-    .venv/bin/python bench/reliability.py soak [--minutes N]
+    .venv/bin/python bench/reliability.py soak [--minutes N] [--postgres]
     .venv/bin/python bench/reliability.py all        # crash, failover, storm (not soak)
 """
 
@@ -31,6 +31,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 
@@ -477,13 +478,21 @@ def storm(channels: int, per_channel: int) -> None:
 # ---- soak -----------------------------------------------------------------------------------
 
 
-def soak(minutes: float, seed: int) -> None:
+def soak(minutes: float, seed: int, *, postgres: bool) -> None:
     rng = random.Random(seed)
     started = time.monotonic()
-    with fakes() as (sentry, slack), tempfile.TemporaryDirectory() as tmp:
+    with (
+        postgres_server() if postgres else nullcontext(None) as url,
+        fakes() as (sentry, slack),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        if postgres and url is None:
+            print("soak: no PostgreSQL server binaries found; not measured")
+            return
         setup_two_channels(sentry, slack)
         add_clicker(sentry, slack)
-        bot = bot_process(sentry, slack, Path(tmp), config=two_routes())
+        database = {"DATABASE_URL": url} if url else {}
+        bot = bot_process(sentry, slack, Path(tmp), config=two_routes(), **database)
         clicks: list[int] = []
         next_click = [time.monotonic() + 5]
 
@@ -540,7 +549,8 @@ def soak(minutes: float, seed: int) -> None:
         )
         ok_clicks = sum(1 for status in clicks if status == 200)
         print_table(
-            f"soak: POLL_INTERVAL_SECONDS=1 for {minutes:g} min, {len(issues)} new issues, "
+            f"soak on {'PostgreSQL' if postgres else 'SQLite'}: POLL_INTERVAL_SECONDS=1 for "
+            f"{minutes:g} min, {len(issues)} new issues, "
             f"{user.changes} status changes, {len(clicks)} clicks ({elapsed(started)})",
             [
                 Figure(
@@ -590,6 +600,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20, help="crash rounds (default 20)")
     parser.add_argument("--kills", type=int, default=5, help="leader kills (default 5)")
     parser.add_argument("--minutes", type=float, default=10.0, help="soak length (default 10)")
+    parser.add_argument(
+        "--postgres", action="store_true", help="soak on a throw-away PostgreSQL, not SQLite"
+    )
     parser.add_argument("--seed", type=int, default=20261126)
     args = parser.parse_args()
     if args.section in ("crash", "all"):
@@ -599,7 +612,7 @@ def main() -> None:
     if args.section in ("storm", "all"):
         storm(5, 200)
     if args.section == "soak":
-        soak(args.minutes, args.seed)
+        soak(args.minutes, args.seed, postgres=args.postgres)
 
 
 if __name__ == "__main__":
