@@ -64,35 +64,15 @@ def search_query(query: str, floor: datetime, before: datetime | None = None) ->
     return text.strip()
 
 
-def match(issues: Sequence[Issue], routes: Sequence[Route]) -> list[NewCard]:
-    """The (channel, issue) pairs owed: project routed and first seen after the watermark."""
+def _owed(
+    issues: Sequence[Issue], routes: Sequence[Route], seen: Callable[[Issue], datetime]
+) -> list[NewCard]:
+    """One card per (channel, issue): the project is routed there and `seen(issue)` is not
+    older than the route's watermark."""
     owed: dict[tuple[str, str], NewCard] = {}
     for issue in issues:
         for route in routes:
-            if not route.matches_project(issue.project.slug):
-                continue
-            if issue.first_seen < route.watermark:
-                continue
-            key = (route.channel, issue.id)
-            if key not in owed:
-                owed[key] = NewCard(
-                    channel=route.channel,
-                    issue_id=issue.id,
-                    route_id=route.id,
-                    project=issue.project.slug,
-                    first_seen=issue.first_seen,
-                )
-    return list(owed.values())
-
-
-def match_comebacks(issues: Sequence[Issue], routes: Sequence[Route]) -> list[NewCard]:
-    """Cards owed for issues that came back: any first-seen time (the issue is old by
-    nature), but seen again after the route was created. Channels that already have the
-    issue's card are skipped by the ledger and get a thread reply from the refresh instead."""
-    owed: dict[tuple[str, str], NewCard] = {}
-    for issue in issues:
-        for route in routes:
-            if not route.matches_project(issue.project.slug) or issue.last_seen < route.watermark:
+            if not route.matches_project(issue.project.slug) or seen(issue) < route.watermark:
                 continue
             owed.setdefault(
                 (route.channel, issue.id),
@@ -105,6 +85,18 @@ def match_comebacks(issues: Sequence[Issue], routes: Sequence[Route]) -> list[Ne
                 ),
             )
     return list(owed.values())
+
+
+def match(issues: Sequence[Issue], routes: Sequence[Route]) -> list[NewCard]:
+    """The (channel, issue) pairs owed: project routed and first seen after the watermark."""
+    return _owed(issues, routes, lambda issue: issue.first_seen)
+
+
+def match_comebacks(issues: Sequence[Issue], routes: Sequence[Route]) -> list[NewCard]:
+    """Cards owed for issues that came back: any first-seen time (the issue is old by
+    nature), but seen again after the route was created. Channels that already have the
+    issue's card are skipped by the ledger and get a thread reply from the refresh instead."""
+    return _owed(issues, routes, lambda issue: issue.last_seen)
 
 
 class Poller:
