@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -16,6 +17,13 @@ from bot.store.migrations import migrate
 from tests.postgres import postgres_server
 
 _database_names = itertools.count(1)
+
+# Property tests run a fixed, moderate number of examples with no per-example deadline: the
+# machine is shared with the rest of the suite, so wall-clock deadlines would only add flakes.
+settings.register_profile(
+    "suite", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session")
