@@ -12,7 +12,11 @@ The requests (all org-level, run concurrently; CONTRACT.md §6.3 and §6.13):
 5. releases: the newest page of the organization's releases (Sentry lists them newest first),
    kept when created in the period and, for a digest of some projects, touching one of them.
 
-Projects are passed as repeated `project=` parameters (the schema accepts slugs); a digest of every
+Projects are passed as repeated numeric `project=` ids: Sentry's organization endpoints answer a
+slug with 400 "Invalid project parameter. Values must be numbers." (Sentry
+`api/bases/organization.py`), so slugs are mapped through the organization's projects list, which
+the client caches (`SentryClient.project_ids`; one more request when the map is cold). A slug that
+names no project fails the digest with `UnknownProject`, naming close matches. A digest of every
 project sends none. "and N more" links open the same search in Sentry's web UI.
 """
 
@@ -84,19 +88,20 @@ async def gather_digest(
     """Read everything a digest of `projects` (empty: all) between `start` and `end` shows."""
     wanted = list(projects)
     window = (start, end)
+    project_ids = await sentry.project_ids(wanted)
     new_page, active_page, resolved_page, ignored_page, releases_page = await asyncio.gather(
         sentry.list_issues(
-            query=new_query(start, end), sort="new", projects=wanted, limit=MAX_ISSUE_LIMIT
+            query=new_query(start, end), sort="new", projects=project_ids, limit=MAX_ISSUE_LIMIT
         ),
         sentry.list_issues(
             query=active_query(start),
             sort="freq",
-            projects=wanted,
+            projects=project_ids,
             limit=MAX_ISSUE_LIMIT,
             window=window,
         ),
-        sentry.list_issues(query=status_query("resolved", start), projects=wanted, limit=1),
-        sentry.list_issues(query=status_query("ignored", start), projects=wanted, limit=1),
+        sentry.list_issues(query=status_query("resolved", start), projects=project_ids, limit=1),
+        sentry.list_issues(query=status_query("ignored", start), projects=project_ids, limit=1),
         sentry.list_releases(),
     )
     releases = tuple(
@@ -104,10 +109,6 @@ async def gather_digest(
         for r in releases_page.items
         if r.date_created is not None and start <= r.date_created < end and _in_projects(r, wanted)
     )
-    known_ids = {
-        i.project.slug: i.project.id for i in (*new_page.items, *active_page.items) if i.project.id
-    }
-    project_ids = [known_ids[p] for p in wanted if p in known_ids] if wanted else []
     return DigestContent(
         projects=tuple(wanted),
         period_start=start,

@@ -30,6 +30,7 @@ from bot.digests.schedule import Schedule, catch_up_decision, period_start, prev
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryError
 from bot.sentry.models import format_time
+from bot.sentry.project_ids import UnknownProject
 from bot.slack.notifier import Posted, Refused, SlackNotifier, Uncertain
 from bot.store.digests import SKIPPED, Digest, DigestRun, DigestStore
 from bot.store.routes import RouteStore
@@ -197,6 +198,16 @@ class DigestRunner:
                 top=digest.top,
                 scheduled_for=scheduled_for,
             )
+        except UnknownProject as exc:
+            await self._store.release(run.id)
+            logger.error(
+                "digest %d for %s names a project Sentry does not have (%s); fix the digest or "
+                "route projects, it is retried next minute",
+                digest.id,
+                digest.channel,
+                exc,
+            )
+            return DigestNotPosted(str(exc))
         except SentryError as exc:
             await self._store.release(run.id)
             logger.warning(
@@ -273,6 +284,8 @@ class DigestRunner:
             content = await gather_digest(
                 self._sentry, projects=projects, start=start, end=now, top=top, on_demand=True
             )
+        except UnknownProject as exc:
+            return DigestNotPosted(f"{exc}. Fix the projects of this channel's routes or digest.")
         except SentryError as exc:
             return DigestNotPosted(f"Could not read Sentry: {exc}")
         metadata = digest_metadata(digest.id if digest else 0, now, on_demand=True)

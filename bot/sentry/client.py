@@ -50,6 +50,7 @@ from bot.sentry.models import (
     format_time,
 )
 from bot.sentry.pagination import next_cursor
+from bot.sentry.project_ids import ProjectIds
 
 T = TypeVar("T")
 Params = list[tuple[str, str]]
@@ -111,6 +112,9 @@ class SentryClient:
         self._timeout: httpx.Timeout | None = (
             None if has_timeout else httpx.Timeout(DEFAULT_TIMEOUT_SECONDS)
         )
+        self._project_ids = ProjectIds(
+            lambda cursor: self.list_projects(cursor=cursor), org=org, clock=clock
+        )
 
     def __repr__(self) -> str:
         return f"SentryClient(base_url={self._base_url!r}, org={self.org!r})"
@@ -130,6 +134,10 @@ class SentryClient:
             "GET", self._org_path("projects/"), params=params, scope=SCOPE_ORG_READ
         )
         return self._page(response, Project.from_api)
+
+    async def project_ids(self, slugs: Sequence[str]) -> list[str]:
+        """Numeric ids of project slugs, for `project=` filters (cached; `UnknownProject`)."""
+        return await self._project_ids.ids(slugs)
 
     async def get_project(self, slug: str) -> Project:
         path = f"/projects/{_seg(self.org)}/{_seg(slug)}/"
@@ -159,7 +167,7 @@ class SentryClient:
         range the listed issues' event and user counts are computed over.
         """
         params = self._issue_search(query, sort, limit, stats_period, cursor)
-        params += [("project", str(project)) for project in projects]
+        params += [("project", project) for project in _project_filter(projects)]
         if window is not None:
             params += [("start", format_time(window[0])), ("end", format_time(window[1]))]
         if environment:
@@ -300,7 +308,8 @@ class SentryClient:
     async def list_releases(
         self, *, project: str | None = None, query: str | None = None, cursor: str | None = None
     ) -> Page[Release]:
-        params = _optional(project=project, query=query, cursor=cursor)
+        wanted = _project_filter([project] if project is not None else [])
+        params = [("project", p) for p in wanted] + _optional(query=query, cursor=cursor)
         response = await self._request(
             "GET", self._org_path("releases/"), params=params, scope=SCOPE_RELEASES
         )
@@ -596,6 +605,18 @@ def _issue_ids(ids: Sequence[str]) -> list[str]:
     if bad:
         raise ValueError(f"issue ids must be integers, got {bad[:3]!r}")
     return list(dict.fromkeys(clean))
+
+
+def _project_filter(projects: Sequence[str]) -> list[str]:
+    """Organization endpoints take numeric project ids (or -1) only; map slugs with
+    `SentryClient.project_ids` first (Sentry `api/bases/organization.py`)."""
+    if isinstance(projects, str):
+        raise TypeError("projects must be a sequence of ids, not one string")
+    clean = [str(project).strip() for project in projects]
+    bad = [p for p in clean if not (_ISSUE_ID.match(p) or p == "-1")]
+    if bad:
+        raise ValueError(f"project filters take numeric ids, got {bad[:3]!r}")
+    return clean
 
 
 def _check_changes(changes: Mapping[str, Any]) -> None:

@@ -32,7 +32,8 @@ from urllib.parse import quote, unquote, urlencode
 import jsonschema
 from aiohttp import web
 
-from tests.fakes.sentry_search import QueryError, parse_period, parse_query
+from tests.fakes import sentry_params
+from tests.fakes.sentry_search import QueryError, parse_query
 from tests.fakes.sentry_state import (
     JSON,
     ApiError,
@@ -195,6 +196,8 @@ class FakeSentry(SentryOrgState):
         super().__init__(org=org, clock=clock)
         self.token = token
         self.scopes = set(scopes)
+        # Slugs of projects the token cannot see: filtering by their ids answers 403.
+        self.hidden_projects: set[str] = set()
         self.latency = 0.0
         self.violations: list[str] = []
         self._requests: list[RecordedRequest] = []
@@ -428,11 +431,9 @@ class FakeSentry(SentryOrgState):
         )
 
     def _dispatch(self, request: web.Request, record: RecordedRequest, raw_body: bytes) -> Reply:
-        auth = request.headers.get("Authorization")
-        if not auth:
-            return Reply(401, {"detail": "Authentication credentials were not provided."})
-        if auth != f"Bearer {self.token}":
-            return Reply(401, {"detail": "Invalid token"})
+        denied = self._authenticate(request.headers.get("Authorization"))
+        if denied is not None:
+            return denied
         path_matched = False
         for route in ROUTES:
             match = route.pattern.match(record.path)
@@ -462,18 +463,31 @@ class FakeSentry(SentryOrgState):
             return Reply(405, {"detail": f'Method "{record.method}" not allowed.'})
         return Reply(404, NOT_FOUND)
 
+    def _authenticate(self, header: str | None) -> Reply | None:
+        """DRF's authenticators (`src/sentry/api/authentication.py`): a scheme no authenticator
+        knows is no credentials at all; `Bearer` without a token is a malformed header."""
+        scheme, _, credentials = (header or "").strip().partition(" ")
+        if scheme.lower() != "bearer":
+            return Reply(401, {"detail": "Authentication credentials were not provided."})
+        if not credentials.strip():
+            return Reply(401, {"detail": "Invalid token header. No credentials provided."})
+        if credentials.strip() != self.token:
+            return Reply(401, {"detail": "Invalid token"})
+        return None
+
+    def _project_filter(self, record: RecordedRequest) -> set[int] | None:
+        """The ids of `project=` (organization-level endpoints); None for every project."""
+        hidden = {p.id for p in self.projects() if p.slug in self.hidden_projects}
+        return sentry_params.requested_project_ids(
+            record.params("project"), visible=[p.id for p in self.projects()], hidden=hidden
+        )
+
     # -- pagination (CONTRACT.md §3) ----------------------------------------------------------
 
     def _paginate(
         self, record: RecordedRequest, items: list[Any], *, per_page: int, value: str = "0"
     ) -> tuple[list[Any], dict[str, str]]:
-        offset = 0
-        cursor = record.param("cursor")
-        if cursor is not None:
-            match = re.match(r"^-?\d+(?:\.\d+)?:(\d+):[01]$", cursor)
-            if not match:
-                raise ApiError(400, {"detail": "Invalid cursor parameter."})
-            offset = int(match.group(1))
+        offset = sentry_params.cursor_offset(record.param("cursor"))
         page = items[offset : offset + per_page]
         others = [(k, v) for k, v in record.query if k != "cursor"]
         base = f"{self.url}{quote(record.path)}?" + urlencode(others)
@@ -525,55 +539,74 @@ class FakeSentry(SentryOrgState):
     # -- issue lists (CONTRACT.md §6.3, §6.4) ------------------------------------------------
 
     def _op_list_org_issues(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
-        group_ids = record.params("group")
-        if group_ids:
-            if not all(g.isdigit() for g in group_ids):
-                raise ApiError(400, {"detail": "Group ids must be integers"})
-            wanted = {int(g) for g in group_ids}
-            found = [i for i in self.live_issues() if i.id in wanted]
-            found = [i for i in found if self._in_projects(i, record.params("project"))]
-            return Reply(200, [self.stream_issue_json(i) for i in found])
-        return self._search(record, project=None)
-
-    def _op_list_project_issues(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
-        project = self.project(groups["project"])
-        return self._search(record, project=project.slug)
-
-    def _search(self, record: RecordedRequest, *, project: str | None) -> Reply:
+        # Order of checks as in `OrganizationGroupIndexEndpoint.get`.
+        sentry_params.date_range(
+            record.param("statsPeriod"), record.param("start"), record.param("end")
+        )
+        sentry_params.group_stats_period(record.param("groupStatsPeriod"))
+        project_ids = self._project_filter(record)
         query = record.param("query")
-        if query is None:
-            query = DEFAULT_ISSUE_QUERY
-        if record.param("shortIdLookup") in ("1", "true") and query.strip():
+        if query and query.strip() and record.param("shortIdLookup") == "1":
             direct = self._short_id_hit(query.strip())
             if direct is not None:
                 return Reply(200, [self.stream_issue_json(direct)], {"X-Sentry-Direct-Hit": "1"})
-        sort = record.param("sort") or "date"
+        group_ids = record.params("group")
+        if group_ids:
+            if not all(re.fullmatch(r"[+-]?\d+", g.strip()) for g in group_ids):
+                raise ApiError(400, {"detail": "Group ids must be integers"})
+            wanted = {int(g) for g in group_ids}
+            found = [i for i in self.live_issues() if i.id in wanted]
+            found = [i for i in found if self._in_projects(i, project_ids)]
+            return Reply(200, [self.stream_issue_json(i) for i in found])
+        return self._search(record, project=None, project_ids=project_ids)
+
+    def _op_list_project_issues(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        project = self.project(groups["project"])
+        sentry_params.group_stats_period(record.param("statsPeriod"), project_list=True)
+        query = record.param("query")
+        if query and query.strip() and record.param("shortIdLookup") == "1":
+            direct = self._short_id_hit(query.strip())
+            if direct is not None:
+                return Reply(200, [self.stream_issue_json(direct)], {"X-Sentry-Direct-Hit": "1"})
+        return self._search(record, project=project.slug, project_ids=None, dated=False)
+
+    def _search(
+        self,
+        record: RecordedRequest,
+        *,
+        project: str | None,
+        project_ids: set[int] | None,
+        dated: bool = True,
+    ) -> Reply:
+        query = record.param("query")
+        if query is None:
+            query = DEFAULT_ISSUE_QUERY
+        limit = sentry_params.issue_limit(record.param("limit"))
+        sentry_params.cursor_offset(record.param("cursor"))
+        sort = sentry_params.sort_key(record.param("sort"), query)
         sort_keys: dict[str, Callable[[IssueRecord], Any]] = {
             "date": lambda i: i.last_seen,
             "new": lambda i: i.first_seen,
             "freq": lambda i: i.count,
             "user": lambda i: i.user_count,
             "trends": lambda i: i.last_seen,
+            "inbox": lambda i: i.first_seen,
             "recommended": lambda i: i.last_seen,
         }
-        if sort not in sort_keys:
-            raise ApiError(400, {"detail": f"Invalid sort key '{sort}'"})
-        raw_limit = record.param("limit") or "100"
-        if not raw_limit.isdigit() or int(raw_limit) < 1:
-            raise ApiError(400, {"detail": "Invalid limit parameter."})
         terms = parse_query(query)
+        period = record.param("statsPeriod") if dated else None
         issues = [
             i
             for i in self.live_issues()
             if (project is None or i.project == project)
-            and self._in_projects(i, record.params("project"))
+            and self._in_projects(i, project_ids)
             and self._in_environments(i, record.params("environment"))
-            and self._in_period(i, record.param("statsPeriod"))
+            and self._in_period(i, period)
             and all(self.matches(i, term) for term in terms)
         ]
         issues.sort(key=lambda i: (sort_keys[sort](i), i.id), reverse=True)
         page, headers = self._paginate(
-            record, issues, per_page=min(int(raw_limit), 100), value=str(_sort_value(issues, sort))
+            record, issues, per_page=limit, value=str(_sort_value(issues, sort))
         )
         headers.update({"X-Hits": str(len(issues)), "X-Max-Hits": str(len(issues))})
         return Reply(200, [self.stream_issue_json(i) for i in page], headers)
@@ -586,11 +619,8 @@ class FakeSentry(SentryOrgState):
         except ApiError:
             return None
 
-    def _in_projects(self, issue: IssueRecord, wanted: list[str]) -> bool:
-        if not wanted or "-1" in wanted:
-            return True
-        project = self.project(issue.project)
-        return str(project.id) in wanted or project.slug in wanted
+    def _in_projects(self, issue: IssueRecord, wanted: set[int] | None) -> bool:
+        return wanted is None or self.project(issue.project).id in wanted
 
     def _in_environments(self, issue: IssueRecord, wanted: list[str]) -> bool:
         return not wanted or any(e in issue.environments for e in wanted)
@@ -598,11 +628,7 @@ class FakeSentry(SentryOrgState):
     def _in_period(self, issue: IssueRecord, period: str | None) -> bool:
         if not period:
             return True
-        try:
-            window = parse_period(period)
-        except QueryError as exc:
-            raise ApiError(400, {"detail": "Invalid stats_period."}) from exc
-        return issue.last_seen >= self.now() - window
+        return issue.last_seen >= self.now() - sentry_params.stats_period(period)
 
     # -- issue mutations (CONTRACT.md §6.6 to §6.8) ---------------------------------------------
 
@@ -630,8 +656,11 @@ class FakeSentry(SentryOrgState):
 
     def _op_bulk_update(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
         ids = self._explicit_ids(record, "bulk PUT")
+        project_ids = None if "project" in groups else self._project_filter(record)
         self._validate_body(record, issue_update_schemas()[1], "updateOrganizationIssues")
-        issues = [i for i in self.live_issues() if i.id in ids]
+        issues = [
+            i for i in self.live_issues() if i.id in ids and self._in_projects(i, project_ids)
+        ]
         if "project" in groups:
             issues = [i for i in issues if i.project == self.project(groups["project"]).slug]
         if not issues:
@@ -648,7 +677,10 @@ class FakeSentry(SentryOrgState):
 
     def _op_bulk_delete(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
         ids = self._explicit_ids(record, "bulk DELETE")
-        matched = [i for i in self.live_issues() if i.id in ids]
+        project_ids = self._project_filter(record)
+        matched = [
+            i for i in self.live_issues() if i.id in ids and self._in_projects(i, project_ids)
+        ]
         for issue in matched:
             issue.deleted = True
         self._changed()
@@ -660,9 +692,10 @@ class FakeSentry(SentryOrgState):
         if not raw:
             self.violations.append(f"{operation} without id= (would touch every matching issue)")
             raise ApiError(400, {"detail": "The fake Sentry refuses bulk changes without id="})
-        if not all(value.isdigit() for value in raw):
+        if not all(re.fullmatch(r"[+-]?\d+", value.strip()) for value in raw):
+            # `int(id)` on each value raises and nothing catches it (CONTRACT §6.7): a 500.
             self.violations.append(f"{operation} with non-integer ids {raw!r}")
-            raise ApiError(400, {"detail": "Group ids must be integers"})
+            raise ApiError(500, sentry_params.INTERNAL_ERROR)
         return {int(value) for value in raw}
 
     def _op_delete_issue(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
@@ -736,19 +769,12 @@ class FakeSentry(SentryOrgState):
 
     def _op_list_releases(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
         text = (record.param("query") or "").lower()
-        wanted_projects = record.params("project")
+        project_ids = self._project_filter(record)
+        wanted = None if project_ids is None else {self.project(str(p)).slug for p in project_ids}
         releases = [
             r
             for r in self.releases()
-            if text in r.version.lower()
-            and (
-                not wanted_projects
-                or any(
-                    self.project(p).slug in r.projects
-                    for p in wanted_projects
-                    if self._project_exists(p)
-                )
-            )
+            if text in r.version.lower() and (wanted is None or wanted & set(r.projects))
         ]
         return self._list(record, [self.release_json(r) for r in releases])
 

@@ -39,6 +39,8 @@ IGNORE_KEYS = (
     "snoozeDuration",
 )
 SIMPLE_FIELDS = ("priority", "isBookmarked", "hasSeen", "isSubscribed", "isPublic", "inbox")
+# `WEEK_IN_MINUTES`, the largest ignore window `StatusDetailsValidator` accepts.
+MAX_IGNORE_WINDOW = 10080
 
 
 class ApiError(Exception):
@@ -564,6 +566,12 @@ class SentryOrgState:
                 "status_details": {},
             }
         conditions = {k: v for k, v in details.items() if k in IGNORE_KEYS}
+        for window in ("ignoreWindow", "ignoreUserWindow"):
+            # `StatusDetailsValidator`: `IntegerField(min_value=1, max_value=WEEK_IN_MINUTES)`.
+            value = conditions.get(window)
+            if isinstance(value, int) and value > MAX_IGNORE_WINDOW:
+                message = f"Ensure this value is less than or equal to {MAX_IGNORE_WINDOW}."
+                raise ApiError(400, {"statusDetails": {window: [message]}})
         if substatus is not None:
             self._check_substatus("ignored", str(substatus))
         else:
@@ -587,11 +595,15 @@ class SentryOrgState:
 
     def _resolution(self, issue: IssueRecord, details: Mapping[str, Any]) -> JSON:
         project_releases = [r for r in self.releases() if issue.project in r.projects]
+        no_release_data = "No release data present in the system to form a basis for 'Next Release'"
         if "inRelease" in details:
             wanted = str(details["inRelease"])
+            if wanted == "latest" and not project_releases:
+                # `StatusDetailsValidator.validate_inRelease` (validators/status_details.py).
+                raise ApiError(400, {"statusDetails": {"inRelease": [no_release_data]}})
             found = (
                 project_releases[0]
-                if wanted == "latest" and project_releases
+                if wanted == "latest"
                 else next((r for r in project_releases if r.version == wanted), None)
             )
             if found is None:
@@ -606,15 +618,31 @@ class SentryOrgState:
             return {"inRelease": found.version, **self._actor_detail()}
         if details.get("inNextRelease"):
             if not project_releases:
-                message = "No release data present in the system to form a basis for 'Next Release'"
-                raise ApiError(400, {"statusDetails": {"inNextRelease": [message]}})
+                raise ApiError(400, {"statusDetails": {"inNextRelease": [no_release_data]}})
             return {"inNextRelease": True, **self._actor_detail()}
         if "inCommit" in details:
             commit = details["inCommit"]
-            if not isinstance(commit, Mapping) or not commit.get("commit"):
+            if not isinstance(commit, Mapping):
                 raise ApiError(
-                    400, {"statusDetails": {"inCommit": {"commit": ["This field is required."]}}}
+                    400,
+                    {
+                        "statusDetails": {
+                            "inCommit": {
+                                "non_field_errors": [
+                                    "Invalid data. Expected a dictionary, but got "
+                                    f"{type(commit).__name__}."
+                                ]
+                            }
+                        }
+                    },
                 )
+            missing = {
+                name: ["This field is required."]
+                for name in ("commit", "repository")
+                if not commit.get(name)
+            }
+            if missing:
+                raise ApiError(400, {"statusDetails": {"inCommit": missing}})
             return {
                 "inCommit": {
                     "id": commit["commit"],

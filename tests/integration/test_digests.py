@@ -105,6 +105,9 @@ async def test_content_is_five_requests(bench: Bench, sentry: FakeSentry) -> Non
     sentry.create_issue("api", "Other project", first_seen=NOW - timedelta(hours=1))
     sentry.create_release("web@1.0", ["web"], date_created=NOW - timedelta(hours=2))
     sentry.create_release("api@1.0", ["api"], date_created=NOW - timedelta(hours=2))
+    await gather_digest(
+        bench.sentry_client, projects=["web"], start=NOW - timedelta(days=2), end=NOW
+    )  # the first digest also reads the projects list, to map slugs to ids
     sentry.clear_requests()
     content = await gather_digest(
         bench.sentry_client, projects=["web"], start=NOW - timedelta(days=1), end=NOW
@@ -114,7 +117,24 @@ async def test_content_is_five_requests(bench: Bench, sentry: FakeSentry) -> Non
     assert [i.title for i in content.active] == ["Old but busy", "New in period"]
     assert [r.version for r in content.releases] == ["web@1.0"]
     searches = sentry.requests_matching("GET", "/organizations/acme/issues/")
-    assert all(r.params("project") == ["web"] for r in searches)
+    web_id = str(sentry.project("web").id)
+    assert len(searches) == 4
+    assert all(r.params("project") == [web_id] for r in searches)
+    assert f"project={web_id}" in content.new_search_url
+
+
+async def test_a_digest_of_an_unknown_project_names_it_and_posts_nothing(
+    bench: Bench, slack: FakeSlack, sentry: FakeSentry
+) -> None:
+    await bench.routes.sync_file_routes([RouteSpec(channel=CHANNEL, projects=("wbe",))], now=NOW)
+    service = DigestService(
+        store=bench.store, runner=bench.runner(), scheduler=None, clock=lambda: bench.clock[0]
+    )
+    outcome = await service.post_digest_now(CHANNEL, requested_by="U0ASKER")
+    assert isinstance(outcome, DigestNotPosted)
+    assert "Sentry has no project 'wbe' in acme; did you mean web?" in outcome.reason
+    assert digests_in(slack) == []
+    assert sentry.count("GET", "/organizations/acme/issues/") == 0
 
 
 async def test_a_missed_period_is_posted_late_once(
