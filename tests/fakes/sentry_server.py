@@ -635,7 +635,9 @@ class FakeSentry(SentryOrgState):
     def _validate_body(self, record: RecordedRequest, schema: JSON, operation: str) -> None:
         if not isinstance(record.json, dict):
             self.violations.append(f"{operation}: body is not a JSON object")
-            raise ApiError(400, {"non_field_errors": ["Invalid data. Expected a dictionary."]})
+            got = type(record.json).__name__ if record.json is not None else "NoneType"
+            message = f"Invalid data. Expected a dictionary, but got {got}."
+            raise ApiError(400, {"non_field_errors": [message]})
         if record.json.get("assignedTo", "") is None:
             self.violations.append(f"{operation}: assignedTo null (send '' to unassign)")
             raise ApiError(400, {"assignedTo": ["This field may not be null."]})
@@ -646,7 +648,7 @@ class FakeSentry(SentryOrgState):
             first = errors[0]
             name = str(first.path[0]) if first.path else "non_field_errors"
             self.violations.append(f"{operation}: {name}: {first.message}")
-            raise ApiError(400, {name: [first.message]})
+            raise ApiError(400, drf_field_error(first))
 
     def _op_update_issue(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
         issue = self.find_issue(groups["issue"])
@@ -830,6 +832,34 @@ class FakeSentry(SentryOrgState):
             if text in t.slug.lower() or text in t.name.lower()
         ]
         return self._list(record, teams)
+
+
+def drf_field_error(error: jsonschema.ValidationError) -> JSON:
+    """A schema violation as `GroupValidator` words it: DRF's field messages, nested by path
+    (`rest_framework/fields.py` `default_error_messages`)."""
+    value = error.instance
+    validator = error.validator
+    if validator == "enum":
+        message = f'"{value}" is not a valid choice.'
+    elif validator == "maximum":
+        message = f"Ensure this value is less than or equal to {error.validator_value}."
+    elif validator == "minimum":
+        message = f"Ensure this value is greater than or equal to {error.validator_value}."
+    elif validator == "type" and "boolean" in str(error.validator_value):
+        message = "Must be a valid boolean."
+    elif validator == "type" and "integer" in str(error.validator_value):
+        message = "A valid integer is required."
+    elif validator == "type" and "string" in str(error.validator_value):
+        message = "Not a valid string."
+    elif validator == "type" and "object" in str(error.validator_value):
+        message = f"Invalid data. Expected a dictionary, but got {type(value).__name__}."
+    else:
+        message = error.message
+    body: Any = [message]
+    path = [str(part) for part in error.absolute_path] or ["non_field_errors"]
+    for part in reversed(path):
+        body = {part: body}
+    return dict(body)
 
 
 def _flag(value: bool) -> str:
