@@ -34,7 +34,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -43,6 +43,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from tests.fakes.blockkit_rules import validate_blocks
+from tests.fakes.slack_method_rules import MANIFEST_BOT_SCOPES
 from tests.fakes.slack_socket import (
     EnvelopeType,
     SentEnvelope,
@@ -331,11 +332,21 @@ class FakeSlack:
         with self._cond:
             self._tokens.states[token or self.bot_token] = state
 
+    def set_scopes(self, scopes: Iterable[str], *, token: str | None = None) -> None:
+        """Grant the bot token (or `token`) exactly `scopes`; the default is the manifest's.
+
+        A method needing a scope the token lacks answers `missing_scope` with `needed` and
+        `provided` (`slack_method_rules`)."""
+        with self._cond:
+            self._tokens.scopes[token or self.bot_token] = set(scopes)
+
     def add_token(self, token: str, *, app_level: bool = False) -> None:
         with self._cond:
             self._tokens.states[token] = "ok"
             if app_level:
                 self._tokens.app_tokens.add(token)
+            else:
+                self._tokens.scopes.setdefault(token, set(MANIFEST_BOT_SCOPES))
 
     def expire_trigger(self, trigger_id: str) -> None:
         """views.open with this trigger_id answers `invalid_arguments` (used or expired)."""

@@ -35,6 +35,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tests.fakes.blockkit_rules import validate_blocks, validate_view
+from tests.fakes.slack_method_rules import MANIFEST_BOT_SCOPES, invalid_arguments, missing_scope
 from tests.fakes.slack_workspace import (
     Edit,
     Ephemeral,
@@ -107,6 +108,7 @@ class TokenBook:
     def __init__(self, bot_tokens: list[str], app_tokens: list[str]) -> None:
         self.states: dict[str, TokenState] = {t: "ok" for t in bot_tokens + app_tokens}
         self.app_tokens = set(app_tokens)
+        self.scopes: dict[str, set[str]] = {t: set(MANIFEST_BOT_SCOPES) for t in bot_tokens}
 
     def check(self, token: str | None, *, app_level: bool) -> str | None:
         """The auth error code for `token` on a method, or None if it may call it."""
@@ -271,6 +273,7 @@ class WebApi:
         self.rate = rate
         self.socket_url = socket_url
         self.expired_triggers: set[str] = set()
+        self.scopes: frozenset[str] = frozenset()
         self._methods: dict[str, Callable[[Mapping[str, Any]], WebReply]] = {
             "auth.test": self.auth_test,
             "chat.postMessage": self.chat_post_message,
@@ -299,10 +302,24 @@ class WebApi:
         denied = self.tokens.check(token, app_level=False)
         if denied:
             return fail(denied)
+        assert token is not None
+        self.scopes = frozenset(self.tokens.scopes.get(token, ()))
+        # Slack names the token's scopes on every answer (`x-oauth-scopes`).
+        scope_header = {"x-oauth-scopes": ",".join(sorted(self.scopes))}
+        refused = missing_scope(method, params, self.scopes, is_private=self._is_private)
+        if refused is None:
+            refused = invalid_arguments(method, params)
+        if refused is not None:
+            return WebReply(200, refused, scope_header)
         try:
-            return handler(params)
+            reply = handler(params)
         except _BadParam as bad:
-            return fail(bad.code)
+            reply = fail(bad.code)
+        return WebReply(reply.status, reply.body, {**reply.headers, **scope_header})
+
+    def _is_private(self, channel_id: str) -> bool:
+        channel = self.workspace.channel(channel_id)
+        return channel is not None and channel.is_private
 
     # auth ----------------------------------------------------------------------------------
 
@@ -356,7 +373,7 @@ class WebApi:
         return ok(channel=channel, ts=message.ts, message=message.as_slack(), **warnings)
 
     def _content(
-        self, params: Mapping[str, Any], *, surface_required: bool = True
+        self, params: Mapping[str, Any], *, surface_required: bool = True, truncates: bool = True
     ) -> WebReply | tuple[str, list[dict[str, Any]] | None, dict[str, Any]]:
         blocks = parse_blocks(params)
         text = str(params.get("text") or "")
@@ -366,6 +383,10 @@ class WebApi:
             errors = validate_blocks(blocks)
             if errors:
                 return invalid_blocks(errors)
+        if not truncates and len(text) > MAX_TEXT:
+            # Only chat.postMessage documents truncation; the other senders list `msg_too_long`
+            # (Slack OpenAPI chat.update and chat.postEphemeral error enums).
+            return fail("msg_too_long")
         text, warnings = truncate_text(text)
         return text, blocks, warnings
 
@@ -410,15 +431,11 @@ class WebApi:
             return fail("message_not_found")
         if message.bot_id != self.identity.bot_id:
             return fail("cant_update_message")
-        blocks = parse_blocks(params)
-        if not params.get("text") and not blocks:
-            return fail("no_text")
-        if blocks:
-            errors = validate_blocks(blocks)
-            if errors:
-                return invalid_blocks(errors)
+        content = self._content(params, truncates=False)
+        if isinstance(content, WebReply):
+            return content
+        text, blocks, warnings = content
         metadata = parse_metadata(params)
-        text, warnings = truncate_text(str(params.get("text") or ""))
         self.replace(
             message,
             text=text,
@@ -467,7 +484,7 @@ class WebApi:
             return fail("user_not_found")
         if not self.workspace.user_in_channel(user_id, self.workspace.channels[channel]):
             return fail("user_not_in_channel")
-        content = self._content(params)
+        content = self._content(params, truncates=False)
         if isinstance(content, WebReply):
             return content
         text, blocks, warnings = content
@@ -596,7 +613,14 @@ class WebApi:
         user = self.workspace.users.get(str(params.get("user") or ""))
         if user is None:
             return fail("user_not_found")
-        return ok(user=user.as_slack())
+        return ok(user=self._visible_user(user.as_slack()))
+
+    def _visible_user(self, user: dict[str, Any]) -> dict[str, Any]:
+        """`profile.email` is only returned to tokens with `users:read.email` (Slack docs:
+        users:read.email scope, "view email addresses of people in the workspace")."""
+        if "users:read.email" not in self.scopes:
+            user["profile"].pop("email", None)
+        return user
 
     def users_lookup_by_email(self, params: Mapping[str, Any]) -> WebReply:
         user = self.workspace.user_by_email(str(params.get("email") or ""))

@@ -178,6 +178,9 @@ async def test_ephemeral_users_and_views(slack: FakeSlack, client: AsyncWebClien
     assert found["user"]["id"] == "U111"
     error = await error_of(client.users_lookupByEmail(email="nobody@example.com"))
     assert error.response["error"] == "users_not_found"
+    error = await error_of(client.conversations_info(channel="C222"))
+    assert error.response["needed"] == "channels:read"  # not in the manifest
+    slack.set_scopes(["channels:read"])
     channel = await client.conversations_info(channel="C222")
     assert channel["channel"]["is_member"] is False
 
