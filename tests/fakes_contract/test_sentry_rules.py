@@ -328,6 +328,13 @@ RULES: dict[str, Refusal] = {
         {"projects": ["Invalid project ids or slugs"]},
         json={"version": "web@2.0", "projects": ["nope"]},
     ),
+    "create_release_ref_without_commit": Refusal(
+        "POST",
+        f"{ORG}/releases/",
+        400,
+        {"refs": ["Each ref needs repository and commit."]},
+        json={"version": "web@2.0", "projects": ["web"], "refs": [{"repository": "acme/web"}]},
+    ),
 }
 
 # (method, path, scopes granted that do not cover it); the answer is always 403 FORBIDDEN.
