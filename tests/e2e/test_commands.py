@@ -666,6 +666,29 @@ def test_digest_now_posts_in_the_channel(bot: BotProcess, fake_slack: FakeSlack)
     assert len(fake_slack.messages(CHANNEL)) > before
 
 
+def test_digest_now_in_a_channel_routed_to_one_project(
+    bot: BotProcess, fake_slack: FakeSlack, fake_sentry: FakeSentry
+) -> None:
+    """Sentry takes numeric project ids only (a slug is a 400): the routed slug is mapped."""
+    channel = "C0APIDIGEST"
+    fake_slack.add_channel(channel, "api-digest")
+    command(bot, fake_slack, "subscribe api", channel=channel)
+    fake_sentry.create_issue("api", "DigestError: in the routed project")
+    api_id = fake_sentry.project_json(fake_sentry.project("api"))["id"]
+    mark = len(fake_sentry.requests)
+    body = command(bot, fake_slack, "digest now", channel=channel)
+    assert "posted" in rendered(body).lower()
+    [digest] = [
+        m
+        for m in fake_slack.messages(channel)
+        if (m.metadata or {}).get("event_type") == "sentry_digest"
+    ]
+    assert "DigestError" in json.dumps(digest.blocks)
+    searches = only(fake_sentry, mark, "GET", ORG_ISSUES)
+    assert len(searches) == 4
+    assert all(search.params("project") == [api_id] for search in searches)
+
+
 # ---- Socket Mode ----------------------------------------------------------------------------
 
 
