@@ -21,8 +21,8 @@ from bot.alerts.delivery import Delivery, DeliveryReport
 from bot.alerts.freshness import Freshness, FreshnessReport
 from bot.metrics import Metrics
 from bot.sentry.client import SentryClient
-from bot.sentry.errors import SentryError
-from bot.sentry.models import Issue, format_time
+from bot.sentry.errors import SentryError, SentryNotFound
+from bot.sentry.models import Issue, Page, format_time
 from bot.store.cards import CardStore, NewCard
 from bot.store.routes import Route, RouteStore
 
@@ -165,10 +165,10 @@ class Poller:
         issues: list[Issue] = []
         cursor: str | None = None
         for _ in range(self._max_pages):
-            page = await self._sentry.list_issues(
+            page = await self._issues_in(
+                environment,
                 query=search_query(query, floor, before),
                 sort="new",
-                environment=environment,
                 cursor=cursor,
             )
             issues.extend(page.items)
@@ -176,6 +176,25 @@ class Poller:
             if cursor is None:
                 return issues, False
         return issues, bool(issues)
+
+    async def _issues_in(
+        self, environment: str | None, *, query: str, sort: str, cursor: str | None = None
+    ) -> Page[Issue]:
+        """One search page; an environment no event has named yet holds no issues.
+
+        Sentry answers 404 when an `environment=` name is unknown to the organization (Sentry
+        `api/helpers/environments.py`), which it is until the first event from it arrives: a
+        route for a new environment waits quietly instead of failing every cycle.
+        """
+        try:
+            return await self._sentry.list_issues(
+                query=query, sort=sort, environment=environment, cursor=cursor
+            )
+        except SentryNotFound:
+            if environment is None:
+                raise
+            logger.debug("environment %r has no events in Sentry yet", environment)
+            return Page(items=(), next_cursor=None, hits=0)
 
     async def _poll_group(
         self, key: tuple[str, str | None], group: list[Route], started: datetime
@@ -224,10 +243,10 @@ class Poller:
         since = self._comeback_since.get(key) or min(r.floor for r in group)
         found: list[Issue] = []
         for substatus in COMEBACK_SUBSTATUSES:
-            page = await self._sentry.list_issues(
+            page = await self._issues_in(
+                environment,
                 query=f"{query} is:{substatus} lastSeen:>={format_time(since - LOOKBACK)}",
                 sort="date",
-                environment=environment,
             )
             found.extend(page.items)
         self._comeback_since[key] = started

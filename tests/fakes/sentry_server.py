@@ -198,6 +198,7 @@ class FakeSentry(SentryOrgState):
         self.scopes = set(scopes)
         # Slugs of projects the token cannot see: filtering by their ids answers 403.
         self.hidden_projects: set[str] = set()
+        self.known_environments: set[str] = set()
         self.latency = 0.0
         self.violations: list[str] = []
         self._requests: list[RecordedRequest] = []
@@ -475,6 +476,22 @@ class FakeSentry(SentryOrgState):
             return Reply(401, {"detail": "Invalid token"})
         return None
 
+    def add_environment(self, name: str) -> None:
+        """An environment the organization knows without any issue in it yet."""
+        with self._cond:
+            self.known_environments.add(name)
+
+    def _check_environments(self, record: RecordedRequest) -> None:
+        """An `environment=` no event of the organization ever named is a 404: Sentry looks the
+        names up and answers `ResourceDoesNotExist` unless all exist
+        (`src/sentry/api/helpers/environments.py` `get_environments`)."""
+        wanted = set(record.params("environment"))
+        known = self.known_environments | {
+            name for issue in self._issues.values() for name in issue.environments
+        }
+        if not wanted <= known:
+            raise ApiError(404, NOT_FOUND)
+
     def _project_filter(self, record: RecordedRequest) -> set[int] | None:
         """The ids of `project=` (organization-level endpoints); None for every project."""
         hidden = {p.id for p in self.projects() if p.slug in self.hidden_projects}
@@ -544,6 +561,7 @@ class FakeSentry(SentryOrgState):
             record.param("statsPeriod"), record.param("start"), record.param("end")
         )
         sentry_params.group_stats_period(record.param("groupStatsPeriod"))
+        self._check_environments(record)
         project_ids = self._project_filter(record)
         query = record.param("query")
         if query and query.strip() and record.param("shortIdLookup") == "1":

@@ -99,6 +99,9 @@ RULES: dict[str, Refusal] = {
         {"detail": ERR_PROJECT},
         params=[("id", "{issue}"), ("project", "web")],
     ),
+    "issues_environment_never_seen": Refusal(
+        "GET", ISSUES, 404, NOT_FOUND, params=[("environment", "staging")]
+    ),
     # issue search parameters (helpers/group_index/index.py, organization_group_index.py)
     "limit_not_integer": Refusal(
         "GET", ISSUES, 400, {"detail": "invalid limit"}, params=[("limit", "ten")]
@@ -459,3 +462,10 @@ def test_short_id_lookup_takes_only_1(world: World) -> None:
         world, Refusal("GET", ISSUES, 200, params=[("query", short_id), ("shortIdLookup", "true")])
     )
     assert "X-Sentry-Direct-Hit" not in searched.headers
+
+
+def test_an_environment_known_to_the_organization_is_searched(world: World) -> None:
+    world.sentry.add_environment("staging")
+    response = send(world, Refusal("GET", ISSUES, 200, params=[("environment", "staging")]))
+    assert response.status_code == 200
+    assert response.json() == []
