@@ -106,6 +106,9 @@ RULES: dict[str, Refusal] = {
     "limit_not_integer": Refusal(
         "GET", ISSUES, 400, {"detail": "invalid limit"}, params=[("limit", "ten")]
     ),
+    "limit_below_one": Refusal(
+        "GET", ISSUES, 400, {"detail": "invalid limit"}, params=[("limit", "0")]
+    ),
     "cursor_malformed": Refusal(
         "GET", ISSUES, 400, {"detail": "Invalid cursor parameter."}, params=[("cursor", "abc")]
     ),
