@@ -408,6 +408,28 @@ def test_resolve_several_is_one_bulk_request_with_explicit_ids(
     assert {fake_sentry.issue(i)["status"] for i in (first["id"], second["id"])} == {"resolved"}
 
 
+def test_resolve_in_next_release_across_projects_goes_project_by_project(
+    bot: BotProcess, fake_slack: FakeSlack, fake_sentry: FakeSentry
+) -> None:
+    """Sentry refuses a release resolution of several projects in one request."""
+    fake_sentry.create_release("shop@1.0", ["shop"])
+    shop = fake_sentry.create_issue("shop", "CartError")
+    pay = fake_sentry.create_issue("pay", "ChargeError")  # pay has no release
+    mark = len(fake_sentry.requests)
+    body = command(
+        bot, fake_slack, f"resolve {shop['shortId']} {pay['shortId']} --next-release", user=MEMBER
+    )
+    puts = writes(fake_sentry, mark)
+    assert sorted(put.path for put in puts) == sorted(
+        f"{ORG_ISSUES}{issue['id']}/" for issue in (shop, pay)
+    )
+    assert fake_sentry.issue(shop["id"])["status"] == "resolved"
+    assert fake_sentry.issue(pay["id"])["status"] == "unresolved"
+    text = rendered(body)
+    assert "*Resolved in next release* 1 issue" in text
+    assert "*PAY-1*: This project has no releases in Sentry yet" in text
+
+
 def test_ignore_for_a_duration_and_unresolve(
     bot: BotProcess, fake_slack: FakeSlack, fake_sentry: FakeSentry
 ) -> None:
