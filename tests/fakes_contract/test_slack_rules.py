@@ -189,6 +189,12 @@ CALLS: dict[str, Call] = {
     "update_unknown_message": Call(
         "chat.update", {"channel": "C111", "ts": "1.000001", "text": "x"}, "message_not_found"
     ),
+    "update_an_ephemeral": Call(
+        "chat.update", {"channel": "C111", "ts": "{ephemeral}", "text": "x"}, "message_not_found"
+    ),
+    "delete_an_ephemeral": Call(
+        "chat.delete", {"channel": "C111", "ts": "{ephemeral}"}, "message_not_found"
+    ),
     "update_someone_elses_message": Call(
         "chat.update", {"channel": "C111", "ts": "{theirs}", "text": "x"}, "cant_update_message"
     ),
@@ -258,7 +264,10 @@ def world() -> Iterator[World]:
         slack.expire_trigger("used.trigger")
         mine = call(slack, "chat.postMessage", POST).json()["ts"]
         theirs = slack.add_user_message("C111", "U111", "a person wrote this")
-        yield World(slack, {"mine": mine, "theirs": theirs})
+        ephemeral = call(
+            slack, "chat.postEphemeral", {"channel": "C111", "user": "U111", "text": "psst"}
+        ).json()["message_ts"]
+        yield World(slack, {"mine": mine, "theirs": theirs, "ephemeral": ephemeral})
 
 
 def call(
