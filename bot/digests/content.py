@@ -1,6 +1,7 @@
 """Gathering one digest's content from Sentry in five requests, whatever the number of projects.
 
-The requests (all org-level, run concurrently; CONTRACT.md §6.3 and §6.13):
+The requests (all org-level, run concurrently; Sentry API docs: list an organization's issues,
+list an organization's releases):
 
 1. new issues: `firstSeen:>=start firstSeen:<end`, `sort=new`, 100 per page; `X-Hits` is the total;
 2. active issues: `is:unresolved lastSeen:>=start`, `sort=freq`, with `start`/`end` so Sentry

@@ -30,7 +30,8 @@ INTERNAL_ERROR = {"detail": "Internal Error", "errorId": "e" * 32}
 MAX_LIMIT = 100
 ERR_PROJECT = "Invalid project parameter. Values must be numbers."
 ERR_GROUP_STATS_PERIOD = "Invalid stats_period. Valid choices are '', '24h', '14d' and 'auto'"
-# The deprecated project issue list names its sparkline period `statsPeriod` (CONTRACT §6.4).
+# The deprecated project issue list calls its sparkline period `statsPeriod`
+# (`issues/endpoints/project_group_index.py`).
 ERR_PROJECT_STATS_PERIOD = "Invalid stats_period. Valid choices are '', '24h', and '14d'"
 SORT_KEYS = ("date", "new", "freq", "user", "trends", "inbox", "recommended")
 

@@ -713,7 +713,8 @@ class FakeSentry(SentryOrgState):
             self.violations.append(f"{operation} without id= (would touch every matching issue)")
             raise ApiError(400, {"detail": "The fake Sentry refuses bulk changes without id="})
         if not all(re.fullmatch(r"[+-]?\d+", value.strip()) for value in raw):
-            # `int(id)` on each value raises and nothing catches it (CONTRACT §6.7): a 500.
+            # `int(id)` on each value raises and nothing catches it: a 500
+            # (`api/helpers/group_index/update.py`).
             self.violations.append(f"{operation} with non-integer ids {raw!r}")
             raise ApiError(500, sentry_params.INTERNAL_ERROR)
         return {int(value) for value in raw}
