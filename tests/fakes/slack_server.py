@@ -331,6 +331,16 @@ class FakeSlack:
         with self._cond:
             self._tokens.states[token or self.bot_token] = state
 
+    def set_scopes(self, scopes: set[str] | frozenset[str], *, token: str | None = None) -> None:
+        """Grant the bot token (or `token`) exactly these scopes, as a reinstall would."""
+        with self._cond:
+            self._tokens.scopes[token or self.bot_token] = frozenset(scopes)
+
+    def channel(self, id: str) -> Channel:
+        """A copy of a seeded channel as it is now (membership, archived flag)."""
+        with self._cond:
+            return copy.deepcopy(self._workspace.channels[id])
+
     def add_token(self, token: str, *, app_level: bool = False) -> None:
         with self._cond:
             self._tokens.states[token] = "ok"

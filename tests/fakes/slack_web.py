@@ -18,7 +18,11 @@ Transport-free (`slack_server` does HTTP, locking and fault injection). Behaviou
   pagination through `response_metadata.next_cursor` (base64 `next_ts:<ts digits>` like Slack's),
   and `metadata` only with `include_all_metadata` (LIMITS.md §7);
 - chat.postMessage can be limited to N posts per second per channel with a burst (LIMITS.md §5,
-  "one message per second per channel … short bursts allowed").
+  "one message per second per channel … short bursts allowed");
+- channel membership and scopes (`check_membership` below): posting to a public channel the bot
+  has not joined needs `chat:write.public`, reading history or threads needs membership and
+  `channels:history`/`groups:history`, `conversations.join` needs `channels:join` and works on
+  public channels only; a missing scope is `missing_scope` with `needed` and `provided`.
 """
 
 from __future__ import annotations
@@ -52,6 +56,19 @@ TRUNCATED_WARNING = (
 )
 HISTORY_DEFAULT_LIMIT = 100
 HISTORY_MAX_LIMIT = 999
+DEFAULT_BOT_SCOPES = frozenset(
+    {
+        "chat:write",
+        "chat:write.public",
+        "channels:history",
+        "groups:history",
+        "channels:join",
+        "commands",
+        "users:read",
+        "users:read.email",
+    }
+)
+"""What a bot token is granted unless a test says otherwise: the app manifest's scopes."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +124,7 @@ class TokenBook:
     def __init__(self, bot_tokens: list[str], app_tokens: list[str]) -> None:
         self.states: dict[str, TokenState] = {t: "ok" for t in bot_tokens + app_tokens}
         self.app_tokens = set(app_tokens)
+        self.scopes: dict[str, frozenset[str]] = {t: DEFAULT_BOT_SCOPES for t in bot_tokens}
 
     def check(self, token: str | None, *, app_level: bool) -> str | None:
         """The auth error code for `token` on a method, or None if it may call it."""
@@ -130,6 +148,12 @@ def fail(code: str, **extra: Any) -> WebReply:
 
 def ratelimited(retry_after: int) -> WebReply:
     return WebReply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
+
+
+def missing_scope(needed: str, provided: frozenset[str]) -> WebReply:
+    """Slack names the scope it wanted and the ones the token has (node-slack-sdk's
+    `WebAPICallResult` `needed`/`provided`)."""
+    return fail("missing_scope", needed=needed, provided=",".join(sorted(provided)))
 
 
 def invalid_blocks(errors: list[str]) -> WebReply:
@@ -271,6 +295,8 @@ class WebApi:
         self.rate = rate
         self.socket_url = socket_url
         self.expired_triggers: set[str] = set()
+        self.granted: frozenset[str] = frozenset()
+        """The scopes of the token of the call being handled."""
         self._methods: dict[str, Callable[[Mapping[str, Any]], WebReply]] = {
             "auth.test": self.auth_test,
             "chat.postMessage": self.chat_post_message,
@@ -281,6 +307,7 @@ class WebApi:
             "conversations.history": self.conversations_history,
             "conversations.replies": self.conversations_replies,
             "conversations.info": self.conversations_info,
+            "conversations.join": self.conversations_join,
             "users.info": self.users_info,
             "users.lookupByEmail": self.users_lookup_by_email,
             "views.open": self.views_open,
@@ -299,6 +326,7 @@ class WebApi:
         denied = self.tokens.check(token, app_level=False)
         if denied:
             return fail(denied)
+        self.granted = self.tokens.scopes.get(token or "", DEFAULT_BOT_SCOPES)
         try:
             return handler(params)
         except _BadParam as bad:
@@ -320,18 +348,24 @@ class WebApi:
 
     # chat ----------------------------------------------------------------------------------
 
-    def _writable_channel(self, params: Mapping[str, Any]) -> WebReply | str:
+    def _writable_channel(
+        self, params: Mapping[str, Any], *, public_post: bool = False
+    ) -> WebReply | str:
+        """Where the bot may write. A private channel it is not in is invisible to it
+        (`channel_not_found`); a public one needs membership, or for chat.postMessage the
+        `chat:write.public` scope (Slack docs: chat.postMessage errors, scope chat:write.public:
+        "Send messages to channels @your_slack_app isn't a member of")."""
         channel = self.workspace.channel(str(params.get("channel") or ""))
-        if channel is None:
+        if channel is None or (channel.is_private and not channel.member):
             return fail("channel_not_found")
         if channel.archived:
             return fail("is_archived")
-        if not channel.member:
+        if not channel.member and not (public_post and "chat:write.public" in self.granted):
             return fail("not_in_channel")
         return channel.id
 
     def chat_post_message(self, params: Mapping[str, Any]) -> WebReply:
-        channel = self._writable_channel(params)
+        channel = self._writable_channel(params, public_post=True)
         if isinstance(channel, WebReply):
             return channel
         content = self._content(params)
@@ -507,9 +541,15 @@ class WebApi:
     # conversations -------------------------------------------------------------------------
 
     def _readable_channel(self, params: Mapping[str, Any]) -> WebReply | str:
+        """History and threads: `channels:history` (public) or `groups:history` (private),
+        and membership (Slack docs: conversations.history, conversations.replies; a bot token
+        outside the channel is answered `not_in_channel`)."""
         channel = self.workspace.channel(str(params.get("channel") or ""))
-        if channel is None:
+        if channel is None or (channel.is_private and not channel.member):
             return fail("channel_not_found")
+        needed = "groups:history" if channel.is_private else "channels:history"
+        if needed not in self.granted:
+            return missing_scope(needed, self.granted)
         if not channel.member:
             return fail("not_in_channel")
         return channel.id
@@ -588,6 +628,28 @@ class WebApi:
         channel = self.workspace.channel(str(params.get("channel") or ""))
         if channel is None:
             return fail("channel_not_found")
+        return ok(channel=channel.as_slack())
+
+    def conversations_join(self, params: Mapping[str, Any]) -> WebReply:
+        """Slack docs: conversations.join — scope `channels:join`, public channels only
+        (`method_not_supported_for_channel_type`), `is_archived`; joining again answers ok
+        with the `already_in_channel` warning."""
+        if "channels:join" not in self.granted:
+            return missing_scope("channels:join", self.granted)
+        channel = self.workspace.channel(str(params.get("channel") or ""))
+        if channel is None or (channel.is_private and not channel.member):
+            return fail("channel_not_found")
+        if channel.is_private or channel.id.startswith(("D", "G")):
+            return fail("method_not_supported_for_channel_type")
+        if channel.archived:
+            return fail("is_archived")
+        if channel.member:
+            return ok(
+                channel=channel.as_slack(),
+                warning="already_in_channel",
+                response_metadata={"warnings": ["already_in_channel"]},
+            )
+        channel.member = True
         return ok(channel=channel.as_slack())
 
     # users ---------------------------------------------------------------------------------
