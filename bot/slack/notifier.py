@@ -75,14 +75,23 @@ def _refusal(error: str, channel: str, *, retry_after: float | None = None) -> R
     return Refused(error=error, scope=scope, fix=fix, retry_after=retry_after)
 
 
-def _failure(exc: SlackApiError) -> tuple[int, str, float | None]:
-    """Status, error code and (for a 429) the seconds Slack asks to wait."""
-    response = exc.response
-    status = response.status_code if isinstance(response.status_code, int) else 0
-    error = error_code(status, response.data)
+def _failure(exc: SlackApiError) -> tuple[int, str | None, float | None]:
+    """Status, Slack's error code and (for a 429) the seconds Slack asks to wait.
+
+    The code is None unless Slack clearly refused: a JSON object with `ok: false`, or a 429
+    (never carried out). slack_sdk raises the same error for a body it could not read, with
+    the raw aiohttp response attached: that answer proves nothing."""
+    response: Any = exc.response
+    status = getattr(response, "status_code", None)
+    if not isinstance(status, int):
+        status = getattr(response, "status", 0)
+        status = status if isinstance(status, int) else 0
+    data = getattr(response, "data", None)
     if status == 429:
-        return status, "ratelimited", retry_after_seconds(response.headers)
-    return status, error, None
+        return status, "ratelimited", retry_after_seconds(getattr(response, "headers", None))
+    if isinstance(data, Mapping) and data.get("ok") is False:
+        return status, error_code(status, data), None
+    return status, None, None
 
 
 class SlackNotifier:
@@ -122,8 +131,8 @@ class SlackNotifier:
             response = await client.api_call(method, json=body)
         except SlackApiError as exc:
             status, error, retry_after = _failure(exc)
-            if status >= 500:
-                return Uncertain(f"Slack answered HTTP {status}")
+            if status >= 500 or error is None:
+                return Uncertain(f"Slack answered HTTP {status} with no readable refusal")
             if retry_after is not None:
                 until = self.stalls.limit(channel, retry_after)
                 logger.warning(
@@ -183,7 +192,8 @@ class SlackNotifier:
         try:
             await self._client.api_call("conversations.join", json={"channel": channel})
         except SlackApiError as exc:
-            _, error, _ = _failure(exc)
+            status, code, _ = _failure(exc)
+            error = code or f"http_{status}"
             self._metrics.slack_calls.labels("conversations.join", error).inc()
             fix = _refusal(error, channel).fix
             if error == "missing_scope":
@@ -208,7 +218,8 @@ class SlackNotifier:
                     method, http_verb="GET", params={"channel": channel, **params}
                 )
             except SlackApiError as exc:
-                _, error, _ = _failure(exc)
+                status, code, _ = _failure(exc)
+                error = code or f"http_{status}"
                 self._metrics.slack_calls.labels(method, error).inc()
                 if error == "not_in_channel" and not joined:
                     cannot = await self._join(channel)

@@ -449,6 +449,15 @@ class FakeSlack:
         with self._cond:
             self._rate.configure(per_channel_per_sec, burst)
 
+    def limit_channel(self, channel: str, retry_after: int | None) -> None:
+        """Every chat.postMessage to `channel` answers 429 with this `Retry-After` (nothing is
+        posted) until called again with None: a channel Slack limits for a long time."""
+        with self._cond:
+            if retry_after is None:
+                self._rate.held.pop(channel, None)
+            else:
+                self._rate.held[channel] = retry_after
+
     def _take_faults(self, method: str) -> _Taken:
         with self._cond:
             slots = [s for s in (self._faults.get(method), self._faults.get("*")) if s is not None]

@@ -98,6 +98,8 @@ class PostRateLimiter:
         self._rate: float | None = None
         self._burst = 1
         self._buckets: dict[str, tuple[float, float]] = {}
+        self.held: dict[str, int] = {}
+        """Channels answering every post with 429 and this Retry-After (a long limit)."""
 
     def configure(self, per_channel_per_sec: float | None, burst: int) -> None:
         self._rate = per_channel_per_sec
@@ -106,6 +108,8 @@ class PostRateLimiter:
 
     def retry_after(self, channel: str) -> int | None:
         """None and one token spent if the post may go through, else seconds to wait."""
+        if channel in self.held:
+            return self.held[channel]
         if self._rate is None:
             return None
         now = self._clock()
