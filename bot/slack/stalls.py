@@ -10,12 +10,15 @@ post and why, until it settles. Both show on `/healthz` and in `/metrics`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from bot.metrics import Metrics
+
+logger = logging.getLogger(__name__)
 
 SETTLE_ATTEMPTS: Final = 3
 
@@ -73,6 +76,14 @@ class Stalls:
         attempts = (previous.attempts if previous else 0) + 1
         self._unsettled[(kind, key)] = Unsettled(channel, what, reason, attempts)
         self._count(kind)
+        if attempts == SETTLE_ATTEMPTS:
+            logger.error(
+                "a post to %s (%s) cannot be settled after %d attempts: %s",
+                channel,
+                what,
+                attempts,
+                reason,
+            )
         return attempts
 
     def settled(self, kind: str, key: str) -> None:
