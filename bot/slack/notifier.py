@@ -162,7 +162,7 @@ class SlackNotifier:
         if until is not None:
             # Parked after a long rate limit: Slack is not asked until it ends.
             self._metrics.slack_calls.labels("chat.postMessage", "deferred").inc()
-            remaining = (until - datetime.now(until.tzinfo)).total_seconds()
+            remaining = (until - self.stalls.now()).total_seconds()
             return _refusal("ratelimited", channel, retry_after=max(remaining, 0.0))
         extra: dict[str, Any] = {"unfurl_links": False, "unfurl_media": False}
         if metadata is not None:

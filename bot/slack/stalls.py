@@ -44,6 +44,9 @@ class Stalls:
         self._limited: dict[str, datetime] = {}
         self._unsettled: dict[tuple[str, str], Unsettled] = {}
 
+    def now(self) -> datetime:
+        return self._clock()
+
     # rate limits ---------------------------------------------------------------------------
 
     def limit(self, channel: str, seconds: float) -> datetime:
