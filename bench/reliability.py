@@ -11,19 +11,25 @@ and prints its own table:
   measured, 5 times.
 - `storm`: 1,000 new issues in one cycle across 5 channels under Slack's one post per
   second per channel.
+- `limited`: one of four channels answers every post with 429 `Retry-After: 3600`; issues
+  appear at random moments; cards in the three other channels (one of them public and never
+  joined) and the time from issue to card there, then a channel limited for 10 s whose
+  owed cards must each arrive once when the window ends.
 - `soak`: the bot at POLL_INTERVAL_SECONDS=1 for `--minutes` (default 10) with a trickle
   of new issues, status changes and clicks; RSS and descriptors at start and end.
 
     .venv/bin/python bench/reliability.py crash [--rounds N]
     .venv/bin/python bench/reliability.py failover [--kills N]
     .venv/bin/python bench/reliability.py storm
+    .venv/bin/python bench/reliability.py limited [--issues N]
     .venv/bin/python bench/reliability.py soak [--minutes N] [--postgres]
-    .venv/bin/python bench/reliability.py all        # crash, failover, storm (not soak)
+    .venv/bin/python bench/reliability.py all        # crash, failover, storm, limited
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import sys
 import tempfile
@@ -32,8 +38,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import nullcontext
+from datetime import datetime
 from functools import partial
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -57,6 +66,7 @@ from bench.common import (  # noqa: E402
     elapsed,
     fakes,
     is_cycle_start,
+    percentile,
     print_table,
     wait_cycles,
 )
@@ -475,6 +485,144 @@ def storm(channels: int, per_channel: int) -> None:
         )
 
 
+# ---- limited --------------------------------------------------------------------------------
+
+LIMITED_INTERVAL = 2
+LIMITED = "C0LIMIT00"
+HEALTHY = ("C0HEALTH1", "C0HEALTH2", "C0PUBLIC3")  # the last one the bot never joined
+
+
+def _limited_bot(
+    sentry: FakeSentry, slack: FakeSlack, workdir: Path, channels: list[str]
+) -> BotProcess:
+    config = "routes:\n" + "".join(f"  - channel: {c}\n    projects: [web]\n" for c in channels)
+    return bot_process(
+        sentry,
+        slack,
+        workdir,
+        config=config,
+        POLL_INTERVAL_SECONDS=str(LIMITED_INTERVAL),
+        STORM_THRESHOLD="1000",
+    )
+
+
+def limited(issues: int, seed: int) -> None:
+    rng = random.Random(seed)
+    started = time.monotonic()
+    channels = [LIMITED, *HEALTHY]
+    with fakes() as (sentry, slack), tempfile.TemporaryDirectory() as tmp:
+        sentry.create_project("web")
+        for channel in channels:
+            slack.add_channel(channel, f"alerts-{channel.lower()}", member=channel != HEALTHY[-1])
+        slack.limit_channel(LIMITED, 3600)
+        created: dict[str, float] = {}
+        with _limited_bot(sentry, slack, Path(tmp), channels) as bot:
+            bot.wait_ready(timeout=60)
+            wait_cycles(sentry, 2)
+            for number in range(issues):
+                # A bench may sleep: this spreads creations over random points of the cycle.
+                time.sleep(rng.uniform(0, LIMITED_INTERVAL))
+                issue = sentry.create_issue("web", f"LimitedError{number}: appeared")
+                created[str(issue["id"])] = datetime.fromisoformat(issue["firstSeen"]).timestamp()
+            deadline = 2 * LIMITED_INTERVAL + 5
+
+            def healthy_done() -> bool:
+                return all(set(created) <= set(issue_cards(slack, channel)) for channel in HEALTHY)
+
+            with contextlib.suppress(TimeoutError):
+                poll_until(healthy_done, deadline, every=0.1)
+            wait_cycles(sentry, cycles(sentry) + 2)
+            health = httpx.get(f"{bot.url}/healthz", timeout=5).json()
+            code = bot.stop()
+        latencies: list[float] = []
+        delivered = duplicates = 0
+        for channel in HEALTHY:
+            cards = issue_cards(slack, channel)
+            for issue_id, at in created.items():
+                found = cards.get(issue_id, [])
+                delivered += bool(found)
+                duplicates += max(0, len(found) - 1)
+                if found:
+                    latencies.append(found[0].posted_at - at)
+        asked = sum(c.params.get("channel") == LIMITED for c in slack.calls("chat.postMessage"))
+        named = any(LIMITED in line and "until" in line for line in health["degraded"])
+        owed = len(created) * len(HEALTHY)
+        within = sum(1 for v in latencies if v <= 2 * LIMITED_INTERVAL)
+
+        # Second run, on a fresh store: a 10 s limit on one channel, lifted by Slack meanwhile.
+        window = 10
+        slack.limit_channel(LIMITED, window)
+        later: list[str] = []
+        with (
+            tempfile.TemporaryDirectory() as tmp2,
+            _limited_bot(sentry, slack, Path(tmp2), [LIMITED, HEALTHY[0]]) as bot,
+        ):
+            bot.wait_ready(timeout=60)
+            asked_before = asked
+            later = [str(sentry.create_issue("web", f"LateError{n}")["id"]) for n in range(5)]
+            poll_until(lambda: set(later) <= set(issue_cards(slack, HEALTHY[0])), 30, every=0.1)
+            slack.limit_channel(LIMITED, None)
+            poll_until(lambda: set(later) <= set(issue_cards(slack, LIMITED)), window + 30)
+            wait_cycles(sentry, cycles(sentry) + 2)
+            bot.stop()
+        late_cards = issue_cards(slack, LIMITED)
+        once = sum(1 for i in later if len(late_cards.get(i, [])) == 1)
+        refused_at = [
+            c.received_at
+            for c in slack.calls("chat.postMessage")
+            if c.params.get("channel") == LIMITED
+        ][asked_before]
+        after_window = max(late_cards[i][0].posted_at for i in later) - refused_at
+    print_table(
+        f"limited: {len(created)} issues into 4 channels, one answering 429 Retry-After 3600, "
+        f"POLL_INTERVAL_SECONDS={LIMITED_INTERVAL} ({elapsed(started)})",
+        [
+            Figure(
+                "cards in the 3 healthy channels",
+                f"{delivered} / {owed}",
+                f"{owed}",
+                delivered == owed and duplicates == 0,
+            ),
+            Figure(
+                "  within two poll intervals of the issue",
+                f"{within} / {owed}",
+                f"{owed}",
+                within == owed,
+            ),
+            Figure(
+                "issue to card, healthy channels: p50 / p95 / max",
+                " / ".join(
+                    f"{v:.2f} s"
+                    for v in (
+                        percentile(latencies, 0.5),
+                        percentile(latencies, 0.95),
+                        max(latencies),
+                    )
+                )
+                if latencies
+                else "none",
+                f"max <= {2 * LIMITED_INTERVAL} s",
+                bool(latencies) and max(latencies) <= 2 * LIMITED_INTERVAL,
+            ),
+            Figure("posts sent to the limited channel", str(asked), "1", asked == 1),
+            Figure("/healthz names it with its end time", "yes" if named else "no", "yes", named),
+            Figure(
+                "Retry-After 10 s: owed cards arriving once",
+                f"{once} / {len(later)}",
+                f"{len(later)} / {len(later)}",
+                once == len(later),
+            ),
+            Figure(
+                "  last of them, seconds after the 429",
+                f"{after_window:.1f} s",
+                f"<= {window + 2 * LIMITED_INTERVAL} s",
+                after_window <= window + 2 * LIMITED_INTERVAL,
+            ),
+            Figure("bot exit code (SIGTERM)", str(code), "0", code == 0),
+        ],
+    )
+
+
 # ---- soak -----------------------------------------------------------------------------------
 
 
@@ -596,7 +744,8 @@ def soak(minutes: float, seed: int, *, postgres: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("section", choices=["crash", "failover", "storm", "soak", "all"])
+    parser.add_argument("section", choices=["crash", "failover", "storm", "limited", "soak", "all"])
+    parser.add_argument("--issues", type=int, default=30, help="limited: issues (default 30)")
     parser.add_argument("--rounds", type=int, default=20, help="crash rounds (default 20)")
     parser.add_argument("--kills", type=int, default=5, help="leader kills (default 5)")
     parser.add_argument("--minutes", type=float, default=10.0, help="soak length (default 10)")
@@ -611,6 +760,8 @@ def main() -> None:
         failover(args.kills, args.seed)
     if args.section in ("storm", "all"):
         storm(5, 200)
+    if args.section in ("limited", "all"):
+        limited(args.issues, args.seed)
     if args.section == "soak":
         soak(args.minutes, args.seed, postgres=args.postgres)
 

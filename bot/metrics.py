@@ -46,6 +46,19 @@ class Metrics:
         self.cards_owed = Gauge(
             "sentry_slack_cards_owed", "Issues waiting to be posted", registry=self.registry
         )
+        self.channel_rate_limited = Gauge(
+            "sentry_slack_channel_rate_limited_until_seconds",
+            "Unix time until which Slack rate-limits posts to a channel (absent when not)",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.posts_unsettled = Gauge(
+            "sentry_slack_posts_unsettled",
+            "Posts whose outcome could not be settled from the channel after repeated "
+            "attempts, by kind (card, reply, digest)",
+            ["kind"],
+            registry=self.registry,
+        )
         self.actions = Counter(
             "sentry_slack_actions",
             "Triage actions by kind and result",

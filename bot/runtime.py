@@ -24,7 +24,6 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
@@ -41,6 +40,7 @@ from bot.metrics import Metrics
 from bot.sentry.client import SentryClient
 from bot.settings import Settings
 from bot.slack.notifier import SlackNotifier
+from bot.slack.retries import CappedRateLimitRetryHandler
 from bot.store.actions import ActionLog
 from bot.store.cards import CardStore
 from bot.store.database import create_engine, startup_lock
@@ -58,6 +58,9 @@ from bot.web import build_web_app
 logger = logging.getLogger(__name__)
 
 SLACK_TIMEOUT_SECONDS = 15
+# Longest a single Slack call may sleep on rate limits (never more than one poll interval);
+# a longer Retry-After parks only the channel concerned.
+SLACK_RATE_LIMIT_WAIT_SECONDS = 5.0
 SHUTDOWN_GRACE_SECONDS = 20.0
 POLL_LEASE = "poller"
 
@@ -91,13 +94,14 @@ class Runtime:
             org=settings.sentry_org,
         )
         token = settings.slack_bot_token.reveal()
+        rate_wait = min(SLACK_RATE_LIMIT_WAIT_SECONDS, float(settings.poll_interval_seconds))
         self.slack = AsyncWebClient(
             token=token,
             base_url=settings.slack_api_url,
             timeout=SLACK_TIMEOUT_SECONDS,
             retry_handlers=[
                 AsyncConnectionErrorRetryHandler(max_retry_count=2),
-                AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+                CappedRateLimitRetryHandler(max_retry_count=3, max_wait=rate_wait),
                 AsyncServerErrorRetryHandler(max_retry_count=2),
             ],
         )
@@ -107,7 +111,7 @@ class Runtime:
             token=token,
             base_url=settings.slack_api_url,
             timeout=SLACK_TIMEOUT_SECONDS,
-            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=5)],
+            retry_handlers=[CappedRateLimitRetryHandler(max_retry_count=5, max_wait=rate_wait)],
         )
         self.notifier = SlackNotifier(
             client=self.slack, post_client=self.slack_posts, metrics=self.metrics
@@ -241,7 +245,7 @@ class Runtime:
         checks["poller"] = "leader" if self.leader else "standby"
         if self.poller.last_success:
             checks["last_poll"] = self.poller.last_success.isoformat()
-        degraded = sorted(self.poller.problems.values())
+        degraded = sorted(self.poller.problems.values()) + self.notifier.stalls.problems()
         if self.socket is not None and not await self.socket.client.is_connected():
             degraded.append(
                 self.socket_problem

@@ -5,6 +5,11 @@ messages (up to STORM_MAX_ISSUES issues each) instead of a flood of cards; every
 issue is still referenced, oldest first. Each message carries the issue ids in
 its metadata, which is how a post whose outcome was lost (crash, dropped
 connection) is found again in the channel history instead of being posted twice.
+
+A channel Slack rate-limits is skipped until its limit ends (the notifier's `Stalls` board)
+while the other channels are posted to in the same cycle; its owed rows stay owed and go out
+once. A post whose outcome cannot be read back stays in `posting` (a second copy is worse than
+a late one) and is surfaced on the board after a few attempts, until it settles.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryError
 from bot.sentry.models import Issue
 from bot.slack.card import STORM_MAX_ISSUES, build_issue_card, build_storm_summary
-from bot.slack.notifier import Posted, Refused, SlackNotifier, Uncertain
+from bot.slack.notifier import Posted, Refused, SlackNotifier, Uncertain, Unreadable
 from bot.store.cards import CardRow, CardStore
 from bot.store.routes import Route
 
@@ -49,6 +54,7 @@ class DeliveryReport:
     cards: int = 0
     summaries: int = 0
     refused: dict[str, tuple[str, str]] = field(default_factory=dict)
+    rate_limited: dict[str, datetime] = field(default_factory=dict)
     workspace_problem: str | None = None
 
 
@@ -81,9 +87,12 @@ class Delivery:
         ended); other claims only once older than `claimed_before`, since another process
         may still be waiting for Slack's answer.
         """
+        in_flight = await self._cards.in_flight(claimed_before=None)
+        stalls = self._notifier.stalls
+        stalls.retain("card", (str(r.id) for r in in_flight))
         rows = [
             row
-            for row in await self._cards.in_flight(claimed_before=None)
+            for row in in_flight
             if claimed_before is None
             or row.claim_token == self._token
             or (row.claimed_at is not None and row.claimed_at < claimed_before)
@@ -96,10 +105,21 @@ class Delivery:
             found = await self._notifier.find_posted(
                 channel, since=since, event_types=(CARD_EVENT, SUMMARY_EVENT)
             )
-            if found is None:
-                continue  # history unreadable: try again next cycle, never guess
+            if isinstance(found, Unreadable):
+                # Never guess: the rows stay in flight, tried again next cycle, and are
+                # surfaced once they have failed to settle a few times.
+                for row in channel_rows:
+                    stalls.settle_failed(
+                        "card",
+                        str(row.id),
+                        channel=channel,
+                        what=f"card of issue {row.issue_id}",
+                        reason=found.reason,
+                    )
+                continue
             now = self._clock()
             for row in channel_rows:
+                stalls.settled("card", str(row.id))
                 ts = found.get(row.issue_id)
                 if ts:
                     await self._cards.mark_posted([row.id], ts=ts, kind=row.kind, now=now)
@@ -135,6 +155,11 @@ class Delivery:
         for row in owed:
             if row.issue_id in issues:
                 by_channel[row.channel].append(row)
+        for channel in list(by_channel):
+            until = self._notifier.stalls.limited_until(channel)
+            if until is not None:
+                del by_channel[channel]
+                report.rate_limited[channel] = until
         await asyncio.gather(
             *(
                 self._deliver_channel(channel, rows, issues, routes, report)
@@ -198,6 +223,12 @@ class Delivery:
                     report.summaries += 1
                 else:
                     report.cards += 1
+            elif isinstance(outcome, Refused) and outcome.retry_after is not None:
+                await self._cards.release(ids, error=outcome.error)
+                until = self._notifier.stalls.limited_until(channel)
+                if until is not None:
+                    report.rate_limited[channel] = until
+                return
             elif isinstance(outcome, Refused):
                 await self._cards.release(ids, error=outcome.error)
                 logger.error(

@@ -7,7 +7,9 @@ Sentry, 100 issues per request (`group=` look-ups), and re-renders only the card
 whose status or assignee changed. Cards older than the retention window are no
 longer tracked. An issue that comes back (regressed or escalating) gets a reply
 in its card's thread; the reply is owed in the same transaction that records the
-card's new state, then posted exactly once like a card.
+card's new state, then posted exactly once like a card: a reply whose answer was lost is
+settled from the thread (joining the channel if need be), surfaced when the thread cannot be
+read, and held back while Slack rate-limits its channel.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryError
 from bot.sentry.models import Issue
 from bot.slack.card import build_regression_reply
-from bot.slack.notifier import Posted, Refused, SlackNotifier
+from bot.slack.notifier import Posted, Refused, SlackNotifier, Unreadable
 from bot.store.cards import CardRow, CardStore
 from bot.store.replies import ReplyRow, ReplyStore
 from bot.triage.cards import CardUpdater
@@ -133,9 +135,14 @@ class Freshness:
         """Post owed thread replies; settle interrupted ones from the thread first."""
         now = self._clock()
         posted = 0
-        for row in await self._replies.in_flight(claimed_before=now - HISTORY_MARGIN):
-            await self._settle(row)
+        in_flight = await self._replies.in_flight(claimed_before=None)
+        self._notifier.stalls.retain("reply", (str(r.id) for r in in_flight))
+        for row in in_flight:
+            if row.claimed_at is not None and row.claimed_at < now - HISTORY_MARGIN:
+                await self._settle(row)
         for row in await self._replies.owed():
+            if self._notifier.stalls.limited_until(row.channel) is not None:
+                continue  # Slack rate-limits this channel: posted once the limit ends
             card = next(
                 (c for c in await self._cards.for_issue(row.issue_id) if c.id == row.card_id), None
             )
@@ -164,6 +171,8 @@ class Freshness:
                 await self._replies.mark_posted(row.id, ts=outcome.ts, now=self._clock())
                 self._metrics.cards_posted.labels("reply").inc()
                 posted += 1
+            elif isinstance(outcome, Refused) and outcome.retry_after is not None:
+                await self._replies.release([row.id])
             elif isinstance(outcome, Refused):
                 await self._replies.release([row.id])
                 logger.error(
@@ -181,9 +190,17 @@ class Freshness:
         found = await self._notifier.find_reply(
             row.channel, card.message_ts, event_type=REPLY_EVENT, key=_key(row)
         )
-        if found is None:
+        if isinstance(found, Unreadable):
+            self._notifier.stalls.settle_failed(
+                "reply",
+                str(row.id),
+                channel=row.channel,
+                what=f"thread reply for issue {row.issue_id}",
+                reason=found.reason,
+            )
             return
-        if isinstance(found, str):
+        self._notifier.stalls.settled("reply", str(row.id))
+        if found is not None:
             await self._replies.mark_posted(row.id, ts=found, now=self._clock())
         else:
             await self._replies.release([row.id])

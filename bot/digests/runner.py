@@ -31,7 +31,7 @@ from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryError
 from bot.sentry.models import format_time
 from bot.sentry.project_ids import UnknownProject
-from bot.slack.notifier import Posted, Refused, SlackNotifier, Uncertain
+from bot.slack.notifier import Posted, Refused, SlackNotifier, Uncertain, Unreadable
 from bot.store.digests import SKIPPED, Digest, DigestRun, DigestStore
 from bot.store.routes import RouteStore
 
@@ -230,6 +230,16 @@ class DigestRunner:
                 " (late)" if scheduled_for is not None else "",
             )
             return DigestPosted(outcome.ts, start, period_end)
+        if isinstance(outcome, Refused) and outcome.retry_after is not None:
+            # Rate-limited: nothing was posted; the catch-up posts it once the limit ends.
+            await self._store.release(run.id)
+            logger.warning(
+                "digest %d waits: Slack rate-limits %s (%s)",
+                digest.id,
+                digest.channel,
+                outcome.fix,
+            )
+            return DigestNotPosted(f"Slack is rate-limiting the channel: {outcome.fix}")
         if isinstance(outcome, Refused):
             await self._store.mark_failed(run.id)
             logger.error(
@@ -252,13 +262,27 @@ class DigestRunner:
     async def reconcile(self) -> None:
         """Settle runs left `posting`: posted if the channel shows them, released if not."""
         now = self._clock()
-        for run in await self._store.in_flight(claimed_before=now - RECONCILE_AFTER):
+        stalls = self._notifier.stalls
+        # Every run ever surfaced is older than RECONCILE_AFTER: one missing here is settled.
+        in_flight = await self._store.in_flight(claimed_before=now - RECONCILE_AFTER)
+        stalls.retain("digest", (str(run.id) for run in in_flight))
+        for run in in_flight:
             since = (run.claimed_at or now) - HISTORY_MARGIN
             found = await self._notifier.find_metadata(
                 run.channel, since=since, event_types=(DIGEST_EVENT,)
             )
-            if found is None:
-                continue  # history unreadable: try again next minute, never guess
+            if isinstance(found, Unreadable):
+                # Never guess: tried again next minute, surfaced after a few attempts.
+                stalls.settle_failed(
+                    "digest",
+                    str(run.id),
+                    channel=run.channel,
+                    what=f"digest {run.digest_id} for the period ending "
+                    f"{format_time(run.period_end)}",
+                    reason=found.reason,
+                )
+                continue
+            stalls.settled("digest", str(run.id))
             ts = _posted_ts(found, run)
             if ts is not None:
                 await self._store.mark_posted(run.id, ts=ts, now=now)

@@ -14,6 +14,7 @@ BOT_SCOPES: Final[dict[str, str]] = {
     "chat:write.public": "chat.postMessage to public channels the bot has not joined",
     "channels:history": "conversations.history: find a card whose post outcome was lost",
     "groups:history": "conversations.history in private channels, for the same reason",
+    "channels:join": "conversations.join: read back a public channel posted to without joining",
     "commands": "the /sentry slash command",
     "users:read": "users.info: who clicked, to map Slack users to Sentry members",
     "users:read.email": "users.info e-mail addresses, the key to Sentry members",

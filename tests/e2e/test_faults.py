@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from tests.e2e.conftest import CHANNEL, BotFactory, routes_yaml, wait_polls
+from tests.e2e.conftest import CHANNEL, BotFactory, routes_yaml, searches, wait_polls
 from tests.e2e.harness import TOKENS, BotProcess
 from tests.fakes.sentry_server import FakeSentry
 from tests.fakes.slack_server import FakeSlack
@@ -106,6 +106,37 @@ def test_slack_rate_limits_and_server_errors_are_retried(
         wait_polls(sentry, 3)
     assert len(cards(slack, issue["id"])) == 1
     assert len(cards(slack, second["id"])) == 1
+
+
+def test_an_hour_long_rate_limit_on_one_channel_delays_that_channel_only(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    limited, unjoined = "C0LIMITED", "C0PUBLIC2"
+    slack.add_channel(limited, "alerts-limited")
+    slack.add_channel(unjoined, "alerts-public", member=False)
+    config = routes_yaml() + "".join(
+        f"  - channel: {c}\n    projects: [web]\n" for c in (limited, unjoined)
+    )
+    slack.limit_channel(limited, 3600)
+    with make_bot(config=config) as bot:
+        bot.wait_ready()
+        wait_polls(sentry, 1)
+        before = searches(sentry)
+        issue = sentry.create_issue("web", "Everyone but the limited channel")
+        slack.wait_for(lambda: all(cards(slack, issue["id"], c) for c in (CHANNEL, unjoined)), 20)
+        # Delivered by the first or second poll after the issue appeared, not after an hour.
+        assert searches(sentry) - before <= 2
+        degraded = health(bot)["degraded"]
+        [line] = [str(p) for p in degraded if limited in str(p)]  # type: ignore[union-attr]
+        assert "rate-limiting" in line
+        assert " until 20" in line
+        metrics = httpx.get(f"{bot.url}/metrics", timeout=5).text
+        assert f'sentry_slack_channel_rate_limited_until_seconds{{channel="{limited}"}}' in metrics
+        wait_polls(sentry, 2)
+        # Asked once; parked since, while the other channels went on.
+        assert sum(c.params.get("channel") == limited for c in slack.calls("chat.postMessage")) == 1
+    assert cards(slack, issue["id"], limited) == []
+    assert [len(cards(slack, issue["id"], c)) for c in (CHANNEL, unjoined)] == [1, 1]
 
 
 def test_a_storm_becomes_summaries_in_order_with_every_issue_referenced(

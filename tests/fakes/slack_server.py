@@ -340,6 +340,11 @@ class FakeSlack:
         with self._cond:
             self._tokens.scopes[token or self.bot_token] = set(scopes)
 
+    def channel(self, id: str) -> Channel:
+        """A copy of a seeded channel as it is now (membership, archived flag)."""
+        with self._cond:
+            return copy.deepcopy(self._workspace.channels[id])
+
     def add_token(self, token: str, *, app_level: bool = False) -> None:
         with self._cond:
             self._tokens.states[token] = "ok"
@@ -449,6 +454,15 @@ class FakeSlack:
         """Limit chat.postMessage per channel (429, Retry-After); None turns the limit off."""
         with self._cond:
             self._rate.configure(per_channel_per_sec, burst)
+
+    def limit_channel(self, channel: str, retry_after: int | None) -> None:
+        """Every chat.postMessage to `channel` answers 429 with this `Retry-After` (nothing is
+        posted) until called again with None: a channel Slack limits for a long time."""
+        with self._cond:
+            if retry_after is None:
+                self._rate.held.pop(channel, None)
+            else:
+                self._rate.held[channel] = retry_after
 
     def _take_faults(self, method: str) -> _Taken:
         with self._cond:

@@ -18,7 +18,11 @@ Transport-free (`slack_server` does HTTP, locking and fault injection). Behaviou
   pagination through `response_metadata.next_cursor` (base64 `next_ts:<ts digits>` like Slack's),
   and `metadata` only with `include_all_metadata` (LIMITS.md §7);
 - chat.postMessage can be limited to N posts per second per channel with a burst (LIMITS.md §5,
-  "one message per second per channel … short bursts allowed").
+  "one message per second per channel … short bursts allowed");
+- channel membership and scopes (`check_membership` below): posting to a public channel the bot
+  has not joined needs `chat:write.public`, reading history or threads needs membership and
+  `channels:history`/`groups:history`, `conversations.join` needs `channels:join` and works on
+  public channels only; a missing scope is `missing_scope` with `needed` and `provided`.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ TRUNCATED_WARNING = (
 )
 HISTORY_DEFAULT_LIMIT = 100
 HISTORY_MAX_LIMIT = 999
+DEFAULT_BOT_SCOPES = MANIFEST_BOT_SCOPES
+"""What a bot token is granted unless a test says otherwise: the app manifest's scopes."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,8 @@ class PostRateLimiter:
         self._rate: float | None = None
         self._burst = 1
         self._buckets: dict[str, tuple[float, float]] = {}
+        self.held: dict[str, int] = {}
+        """Channels answering every post with 429 and this Retry-After (a long limit)."""
 
     def configure(self, per_channel_per_sec: float | None, burst: int) -> None:
         self._rate = per_channel_per_sec
@@ -90,6 +98,8 @@ class PostRateLimiter:
 
     def retry_after(self, channel: str) -> int | None:
         """None and one token spent if the post may go through, else seconds to wait."""
+        if channel in self.held:
+            return self.held[channel]
         if self._rate is None:
             return None
         now = self._clock()
@@ -132,6 +142,12 @@ def fail(code: str, **extra: Any) -> WebReply:
 
 def ratelimited(retry_after: int) -> WebReply:
     return WebReply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
+
+
+def missing_scope_reply(needed: str, provided: frozenset[str]) -> WebReply:
+    """Slack names the scope it wanted and the ones the token has (node-slack-sdk's
+    `WebAPICallResult` `needed`/`provided`)."""
+    return fail("missing_scope", needed=needed, provided=",".join(sorted(provided)))
 
 
 def invalid_blocks(errors: list[str]) -> WebReply:
@@ -274,6 +290,8 @@ class WebApi:
         self.socket_url = socket_url
         self.expired_triggers: set[str] = set()
         self.scopes: frozenset[str] = frozenset()
+        self.granted: frozenset[str] = frozenset()
+        """The scopes of the token of the call being handled."""
         self._methods: dict[str, Callable[[Mapping[str, Any]], WebReply]] = {
             "auth.test": self.auth_test,
             "chat.postMessage": self.chat_post_message,
@@ -284,6 +302,7 @@ class WebApi:
             "conversations.history": self.conversations_history,
             "conversations.replies": self.conversations_replies,
             "conversations.info": self.conversations_info,
+            "conversations.join": self.conversations_join,
             "users.info": self.users_info,
             "users.lookupByEmail": self.users_lookup_by_email,
             "views.open": self.views_open,
@@ -304,6 +323,7 @@ class WebApi:
             return fail(denied)
         assert token is not None
         self.scopes = frozenset(self.tokens.scopes.get(token, ()))
+        self.granted = self.scopes
         # Slack names the token's scopes on every answer (`x-oauth-scopes`).
         scope_header = {"x-oauth-scopes": ",".join(sorted(self.scopes))}
         refused = missing_scope(method, params, self.scopes, is_private=self._is_private)
@@ -337,18 +357,24 @@ class WebApi:
 
     # chat ----------------------------------------------------------------------------------
 
-    def _writable_channel(self, params: Mapping[str, Any]) -> WebReply | str:
+    def _writable_channel(
+        self, params: Mapping[str, Any], *, public_post: bool = False
+    ) -> WebReply | str:
+        """Where the bot may write. A private channel it is not in is invisible to it
+        (`channel_not_found`); a public one needs membership, or for chat.postMessage the
+        `chat:write.public` scope (Slack docs: chat.postMessage errors, scope chat:write.public:
+        "Send messages to channels @your_slack_app isn't a member of")."""
         channel = self.workspace.channel(str(params.get("channel") or ""))
-        if channel is None:
+        if channel is None or (channel.is_private and not channel.member):
             return fail("channel_not_found")
         if channel.archived:
             return fail("is_archived")
-        if not channel.member:
+        if not channel.member and not (public_post and "chat:write.public" in self.granted):
             return fail("not_in_channel")
         return channel.id
 
     def chat_post_message(self, params: Mapping[str, Any]) -> WebReply:
-        channel = self._writable_channel(params)
+        channel = self._writable_channel(params, public_post=True)
         if isinstance(channel, WebReply):
             return channel
         content = self._content(params)
@@ -524,9 +550,15 @@ class WebApi:
     # conversations -------------------------------------------------------------------------
 
     def _readable_channel(self, params: Mapping[str, Any]) -> WebReply | str:
+        """History and threads: `channels:history` (public) or `groups:history` (private),
+        and membership (Slack docs: conversations.history, conversations.replies; a bot token
+        outside the channel is answered `not_in_channel`)."""
         channel = self.workspace.channel(str(params.get("channel") or ""))
-        if channel is None:
+        if channel is None or (channel.is_private and not channel.member):
             return fail("channel_not_found")
+        needed = "groups:history" if channel.is_private else "channels:history"
+        if needed not in self.granted:
+            return missing_scope_reply(needed, self.granted)
         if not channel.member:
             return fail("not_in_channel")
         return channel.id
@@ -605,6 +637,28 @@ class WebApi:
         channel = self.workspace.channel(str(params.get("channel") or ""))
         if channel is None:
             return fail("channel_not_found")
+        return ok(channel=channel.as_slack())
+
+    def conversations_join(self, params: Mapping[str, Any]) -> WebReply:
+        """Slack docs: conversations.join — scope `channels:join`, public channels only
+        (`method_not_supported_for_channel_type`), `is_archived`; joining again answers ok
+        with the `already_in_channel` warning."""
+        if "channels:join" not in self.granted:
+            return missing_scope_reply("channels:join", self.granted)
+        channel = self.workspace.channel(str(params.get("channel") or ""))
+        if channel is None or (channel.is_private and not channel.member):
+            return fail("channel_not_found")
+        if channel.is_private or channel.id.startswith(("D", "G")):
+            return fail("method_not_supported_for_channel_type")
+        if channel.archived:
+            return fail("is_archived")
+        if channel.member:
+            return ok(
+                channel=channel.as_slack(),
+                warning="already_in_channel",
+                response_metadata={"warnings": ["already_in_channel"]},
+            )
+        channel.member = True
         return ok(channel=channel.as_slack())
 
     # users ---------------------------------------------------------------------------------

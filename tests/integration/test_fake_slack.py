@@ -143,7 +143,6 @@ async def test_invalid_blocks_are_refused_like_slack(
 
 async def test_channel_errors(client: AsyncWebClient) -> None:
     for channel, code in [
-        ("C222", "not_in_channel"),
         ("C404", "channel_not_found"),
         ("C333", "is_archived"),
     ]:
