@@ -30,9 +30,9 @@ from bot.commands.model import (
 )
 from bot.sentry.errors import SentryError
 from bot.sentry.models import Issue
+from bot.slack.dialogs import DeleteRequest
 from bot.slack.replies.common import notice
 from bot.slack.replies.triage import (
-    DeleteRequest,
     NotChanged,
     build_delete_modal,
     build_delete_started,

@@ -21,8 +21,9 @@ from bot.commands.context import Invocation, Reply, Services
 from bot.commands.runner import CommandRunner
 from bot.commands.triage import confirm_delete
 from bot.handlers import HandlerContext
+from bot.handlers.card_actions import user_and_team
+from bot.slack.dialogs import DeleteRequest, DialogMetadataError, notice_view
 from bot.slack.replies.links import SentryLinks
-from bot.slack.replies.triage import DeleteRequest
 from bot.slack.reply_actions import (
     DELETE_CONFIRM_CALLBACK,
     ISSUES_MORE,
@@ -40,21 +41,24 @@ FAILED = (
 )
 STALE_BUTTON = "This button could not be read (it may come from another version of the app)."
 NO_DIALOG = "The confirmation dialog could not be opened in time. Please run the command again."
+STALE_DIALOG = (
+    "This dialog could not be read (it may come from another version of the app), so nothing "
+    "was deleted. Run /sentry delete again."
+)
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _user_and_team(body: dict[str, Any]) -> tuple[str, str]:
-    user = body.get("user") or {}
-    team = str(user.get("team_id") or (body.get("team") or {}).get("id") or "")
-    return str(user.get("id") or ""), team
-
-
 def _channel(body: dict[str, Any]) -> str:
     container = body.get("container") or {}
-    return str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
+    channel = body.get("channel")
+    return str(
+        container.get("channel_id")
+        or (channel.get("id") if isinstance(channel, dict) else channel)
+        or ""
+    )
 
 
 def build_runner(ctx: HandlerContext) -> CommandRunner:
@@ -109,7 +113,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             query = QueryRef.decode(action.get("value"))
         except QueryRefError:
             return None
-        user, team = _user_and_team(body)
+        user, team = user_and_team(body)
         invocation = Invocation(
             user_id=user,
             team_id=team,
@@ -162,13 +166,14 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
     async def delete_confirmed(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        await ack()
-        user, team = _user_and_team(body)
         try:
-            request = DeleteRequest.decode(str(view.get("private_metadata") or ""))
-        except (ValueError, KeyError, TypeError):
-            logger.warning("a delete dialog came back without a readable issue")
+            request = DeleteRequest.decode(view.get("private_metadata"))
+        except DialogMetadataError as exc:
+            await ack(response_action="update", view=notice_view(STALE_DIALOG))
+            logger.info("a delete dialog could not be read: %s", exc)
             return
+        await ack()
+        user, team = user_and_team(body)
         try:
             reply = await confirm_delete(
                 request,
