@@ -17,6 +17,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from bot.slack.inbound import UnreadableRequest, read_http_body
@@ -57,16 +58,22 @@ class SlackHttpEndpoint:
 
     async def handle(self, request: web.Request) -> web.Response:
         raw = await request.read()  # bounded by the application's client_max_size
-        headers = dict(request.headers.items())
+        answer = await self.answer(raw, dict(request.headers.items()), query=request.query_string)
+        return await to_aiohttp_response(answer)
+
+    async def answer(self, raw: bytes, headers: dict[str, str], *, query: str = "") -> BoltResponse:
+        """The response to one request: 401, 400, or what Bolt's dispatch answers."""
         if not self._signed(raw, headers):
             logger.info("refused a Slack request without a valid signature")
-            return web.json_response({"error": "invalid request"}, status=401)
+            return BoltResponse(status=401, body={"error": "invalid request"})
+        content_type = next(
+            (value for name, value in headers.items() if name.lower() == "content-type"), None
+        )
         try:
-            body = read_http_body(raw, request.headers.get("Content-Type"))
+            body = read_http_body(raw, content_type)
         except UnreadableRequest as exc:
             logger.warning("refused a signed Slack request that cannot be read: %s", exc)
-            return web.Response(status=400, text=f"Unreadable request: {exc}")
-        dispatched = await self._bolt.async_dispatch(
-            bolt_request(raw.decode("utf-8"), body, query=request.query_string, headers=headers)
+            return BoltResponse(status=400, body=f"Unreadable request: {exc}")
+        return await self._bolt.async_dispatch(
+            bolt_request(raw.decode("utf-8"), body, query=query, headers=headers)
         )
-        return await to_aiohttp_response(dispatched)

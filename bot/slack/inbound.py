@@ -78,6 +78,16 @@ def _list_of(item: Check, *, non_empty: bool = False) -> Check:
     return check
 
 
+def _url(value: object, path: str) -> None:
+    """A `response_url`: Slack's own https URL, where the app posts replies."""
+    if (
+        not isinstance(value, str)
+        or not value.startswith(("https://", "http://"))
+        or len(value) > 2000
+    ):
+        raise _fail(path, "is not a URL")
+
+
 def _party(value: object, path: str) -> None:
     """`team`, `user`, `channel`, `enterprise`: null, an id, or an object with string ids."""
     if value is None or isinstance(value, str):
@@ -150,7 +160,7 @@ _FIELDS: Final[Mapping[str, Check]] = {
     "action_id": _string,
     "block_id": _string,
     "value": _string,
-    "response_url": _string,
+    "response_url": _url,
     "challenge": _string,
     "thread_ts": _optional_string,
     "team": _party,
@@ -158,7 +168,7 @@ _FIELDS: Final[Mapping[str, Check]] = {
     "channel": _party,
     "enterprise": _party,
     "authorizations": _list_of(_obj(_IDS)),
-    "response_urls": _list_of(_obj({"response_url": _string}, required=("response_url",))),
+    "response_urls": _list_of(_obj({"response_url": _url}, required=("response_url",))),
     "actions": _list_of(_ACTION),
     "container": _obj(
         {"message_ts": _string, "channel_id": _string, "view_id": _string, "thread_ts": _string}

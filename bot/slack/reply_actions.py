@@ -11,6 +11,7 @@ characters (LIMITS.md §3, button `value`): a command too long for that gets no 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -21,6 +22,9 @@ DELETE_CONFIRM_CALLBACK: Final = "issue.delete.confirm"
 
 QUERY_VERSION: Final = 1
 BUTTON_VALUE_MAX: Final = 2000  # LIMITS.md §3, button value
+MAX_OFFSET: Final = 100_000
+# Sentry's cursor, `<value>:<offset>:<is_prev>` (Sentry `src/sentry/api/paginator.py` `Cursor`).
+_CURSOR = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,10})?:[0-9]{1,9}:[01]")
 
 
 class QueryRefError(ValueError):
@@ -56,6 +60,9 @@ class QueryRef:
 
     @classmethod
     def decode(cls, value: object) -> QueryRef:
+        """Read a button's value; anything this version did not write is `QueryRefError`. The
+        text is parsed again as a command when the button runs, and the cursor, which goes to
+        Sentry, must have Sentry's cursor form."""
         if not isinstance(value, str) or len(value) > BUTTON_VALUE_MAX:
             raise QueryRefError("not a query value")
         try:
@@ -67,6 +74,8 @@ class QueryRef:
         text, cursor, offset = data.get("t"), data.get("c"), data.get("o", 0)
         if not isinstance(text, str) or not (cursor is None or isinstance(cursor, str)):
             raise QueryRefError("malformed query value")
-        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
+            raise QueryRefError("malformed query value")
+        if cursor is not None and not _CURSOR.fullmatch(cursor):
             raise QueryRefError("malformed query value")
         return cls(text=text, cursor=cursor, offset=offset)
