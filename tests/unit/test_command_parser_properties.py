@@ -94,32 +94,36 @@ def assert_typed(command: Any) -> None:
             expected = IssueId if value.kind == "id" else ShortId
             assert type(value.value) is expected, value
             assert expected(value.value) == value.value
-        elif (name in ("slug", "projects") and isinstance(value, str)) or (
-            name == "project" and isinstance(value, str) and value != EVERY_PROJECT
-        ):
-            assert type(value) is Slug
-        elif name == "version":
+        slugs = value if name == "projects" else (value,) if name in ("slug", "project") else ()
+        for slug in slugs:
+            if slug is not None and slug != EVERY_PROJECT:
+                assert type(slug) is Slug, (name, slug)
+        if name == "version":
             assert type(value) is ReleaseVersion
+
+
+def parsed(text: str) -> Any:
+    """The command, or the CommandError raised for the text."""
+    try:
+        return parse(text, sentry_web_host=WEB)
+    except CommandError as exc:
+        return exc
 
 
 @given(texts)
 def test_any_text_is_a_typed_command_or_a_command_error(text: str) -> None:
-    try:
-        command = parse(text, sentry_web_host=WEB)
-    except CommandError as exc:
-        assert exc.message and exc.usage
-        return
-    assert_typed(command)
+    command = parsed(text)
+    if isinstance(command, CommandError):
+        assert command.message
+        assert command.usage
+    else:
+        assert_typed(command)
 
 
 @pytest.mark.parametrize("bad", [*BAD_ISSUE_IDS, *LINKS])
 @pytest.mark.parametrize("verb", ["issue", "events", "resolve", "ignore", "delete", "assign"])
 def test_no_bad_issue_gets_through(verb: str, bad: str) -> None:
-    text = f"{verb} {bad}" + (" me" if verb == "assign" else "")
-    try:
-        command = parse(text, sentry_web_host=WEB)
-    except CommandError:
-        return
+    command = parsed(f"{verb} {bad}" + (" me" if verb == "assign" else ""))
     refs = [value for _, value in identifiers(command) if isinstance(value, IssueRef)]
     for ref in refs:
         assert ref.kind == "short_id" or 0 < int(ref.value) < 2**63

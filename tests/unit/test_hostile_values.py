@@ -128,9 +128,11 @@ def test_ignore_counts_are_read_from_any_state(state: Any) -> None:
     count, window, error = read_ignore_count(state)
     assert window in (0, 60, 1440, 10080)
     if error is None:
-        assert count is not None and 1 <= count <= MAX_COUNT
+        assert count is not None
+        assert 1 <= count <= MAX_COUNT
     else:
-        assert count is None and error
+        assert count is None
+        assert error
 
 
 query_values = st.one_of(
