@@ -14,9 +14,11 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.handlers import HandlerContext
+from bot.handlers.answered import answered
 from bot.sentry.ids import IssueId
 from bot.slack import actions
 from bot.slack.actions import ActionValue, ActionValueError, issue_id_from_block_id
@@ -46,6 +48,7 @@ STALE_DIALOG = (
     "This dialog could not be read (it may come from another version of the app), so nothing "
     "was changed. Close it and use the card again."
 )
+NO_DIALOG = "The dialog could not be opened in time. Please use the control again."
 FAILED = "Something went wrong applying that; nothing may have changed. Please try again."
 
 
@@ -90,6 +93,7 @@ def result_message(result: TriageResult) -> str | None:
 
 def register(app: AsyncApp, ctx: HandlerContext) -> None:
     @app.action(actions.ISSUE_OPEN)
+    @answered
     async def open_in_sentry(ack: AsyncAck) -> None:
         # A link button still sends block_actions; Slack opens the URL itself.
         await ack()
@@ -102,6 +106,8 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         client: AsyncWebClient,
     ) -> None:
         await ack()
+        if not isinstance(body.get("response_url"), str):
+            return  # not on a message (these controls only ever are): no one to answer
         slack_user, slack_team = user_and_team(body)
         try:
             value = ActionValue.decode(selected_value(action))
@@ -120,7 +126,11 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
                 actions.IGNORE_EVENTS,
                 actions.IGNORE_USERS,
             ):
-                await open_ignore_count_dialog(body, value, client)
+                try:
+                    await open_ignore_count_dialog(body, value, client)
+                except SlackApiError as exc:
+                    logger.warning("views.open failed: %s", exc.response.get("error"))
+                    await respond(text=NO_DIALOG, response_type="ephemeral", replace_original=False)
                 return
             result = await ctx.triage.apply(
                 slack_user=slack_user,
@@ -144,7 +154,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         actions.ISSUE_ASSIGN,
         actions.ISSUE_UNRESOLVE,
     ):
-        app.action(action_id)(triage_click)
+        app.action(action_id)(answered(triage_click))
 
     async def open_ignore_count_dialog(
         body: dict[str, Any], value: ActionValue, client: AsyncWebClient
@@ -166,6 +176,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         )
 
     @app.view(IGNORE_COUNT_CALLBACK)
+    @answered
     async def ignore_count_submitted(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -201,9 +212,19 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             logger.exception("ignoring from a dialog failed")
             message = FAILED
         if message and request.channel:
-            await client.chat_postEphemeral(channel=request.channel, user=slack_user, text=message)
+            try:
+                await client.chat_postEphemeral(
+                    channel=request.channel, user=slack_user, text=message
+                )
+            except SlackApiError as exc:
+                logger.warning(
+                    "could not tell %s the dialog's outcome: %s",
+                    slack_user,
+                    exc.response.get("error"),
+                )
 
     @app.options(actions.ISSUE_ASSIGN)
+    @answered
     async def assign_options(ack: AsyncAck, body: dict[str, Any]) -> None:
         query = str(body.get("value") or "")[:MAX_QUERY]
         try:

@@ -21,6 +21,7 @@ from bot.commands.context import Invocation, Reply, Services
 from bot.commands.runner import CommandRunner
 from bot.commands.triage import confirm_delete
 from bot.handlers import HandlerContext
+from bot.handlers.answered import answered
 from bot.handlers.card_actions import user_and_team
 from bot.slack.dialogs import DeleteRequest, DialogMetadataError, notice_view
 from bot.slack.replies.links import SentryLinks
@@ -78,6 +79,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
     runner = build_runner(ctx)
 
     @app.command("/sentry")
+    @answered
     async def sentry_command(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
@@ -126,10 +128,13 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         return await runner.run_text(invocation)
 
     @app.action(REPLY_SHARE)
+    @answered
     async def share_reply(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
+        if not isinstance(body.get("response_url"), str):
+            return  # not on a message (these controls only ever are): no one to answer
         try:
             reply = await rerun(body, action, shared=True)
             if reply is None:
@@ -143,10 +148,13 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             await respond(text=FAILED, response_type="ephemeral", replace_original=False)
 
     @app.action(ISSUES_MORE)
+    @answered
     async def more_issues(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
+        if not isinstance(body.get("response_url"), str):
+            return  # not on a message (these controls only ever are): no one to answer
         try:
             reply = await rerun(body, action, shared=False)
             if reply is None:
@@ -158,11 +166,13 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             await respond(text=FAILED, response_type="ephemeral", replace_original=False)
 
     @app.action(REPLY_OPEN)
+    @answered
     async def open_in_sentry(ack: AsyncAck) -> None:
         # A link button still sends block_actions; Slack opens the URL itself.
         await ack()
 
     @app.view(DELETE_CONFIRM_CALLBACK)
+    @answered
     async def delete_confirmed(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -197,4 +207,9 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             await client.chat_postEphemeral(channel=channel, user=user, **message)
         except SlackApiError as exc:
             logger.info("ephemeral reply failed (%s); sending a DM", exc.response.get("error"))
+        else:
+            return
+        try:
             await client.chat_postMessage(channel=user, **message)
+        except SlackApiError as exc:
+            logger.warning("could not tell %s the outcome: %s", user, exc.response.get("error"))

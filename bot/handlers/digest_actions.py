@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.digests.builder import replace_issue_line
 from bot.handlers import HandlerContext
+from bot.handlers.answered import answered
 from bot.handlers.card_actions import (
     STALE_CONTROL,
     request_key,
@@ -37,10 +38,13 @@ FAILED = "Something went wrong applying that; nothing may have changed. Please t
 
 def register(app: AsyncApp, ctx: HandlerContext) -> None:
     @app.action(actions.DIGEST_TRIAGE)
+    @answered
     async def digest_triage(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
+        if not isinstance(body.get("response_url"), str):
+            return  # not on a message (these controls only ever are): no one to answer
         slack_user, slack_team = user_and_team(body)
         try:
             value = ActionValue.decode(selected_value(action))

@@ -25,6 +25,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 
+from bot.handlers.answered import answered
 from bot.sentry.ids import IssueId
 from bot.slack.actions import ActionValue, ActionValueError, issue_id_from_block_id
 from bot.slack.dialogs import notice_view
@@ -71,10 +72,10 @@ class Fallbacks:
         self._replies: set[asyncio.Task[None]] = set()
 
     def register(self, app: AsyncApp) -> None:
-        app.action(ANYTHING)(self.unknown_control)
-        app.options(ANYTHING)(self.unknown_options)
-        app.view(ANYTHING)(self.unknown_view)
-        app.command(ANYTHING)(self.unknown_command)
+        app.action(ANYTHING)(answered(self.unknown_control))
+        app.options(ANYTHING)(answered(self.unknown_options))
+        app.view(ANYTHING)(answered(self.unknown_view))
+        app.command(ANYTHING)(answered(self.unknown_command))
         app.error(self.on_error)
 
     async def unknown_control(

@@ -22,6 +22,7 @@ stored or sent on) and nesting is bounded, as no Slack payload comes near `MAX_D
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl
@@ -78,6 +79,16 @@ def _list_of(item: Check, *, non_empty: bool = False) -> Check:
     return check
 
 
+_SLACK_ID = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
+
+
+def _slack_id(value: object, path: str) -> None:
+    """A Slack id (`T…`, `U…`, `W…`, `C…`, `E…`): Slack's ids are upper-case letters and digits.
+    The app passes them back to Slack and stores them, so nothing else may pass for one."""
+    if value is not None and not (isinstance(value, str) and _SLACK_ID.fullmatch(value)):
+        raise _fail(path, "is not a Slack id")
+
+
 def _url(value: object, path: str) -> None:
     """A `response_url`: Slack's own https URL, where the app posts replies."""
     if (
@@ -91,17 +102,16 @@ def _url(value: object, path: str) -> None:
 def _party(value: object, path: str) -> None:
     """`team`, `user`, `channel`, `enterprise`: null, an id, or an object with string ids."""
     if value is None or isinstance(value, str):
+        _slack_id(value, path)
         return
-    _obj({"id": _optional_string, "team_id": _optional_string, "name": _optional_string})(
-        value, path
-    )
+    _obj({"id": _slack_id, "team_id": _slack_id, "name": _optional_string})(value, path)
 
 
 _IDS: Final[Mapping[str, Check]] = {
-    "team_id": _optional_string,
-    "user_id": _optional_string,
-    "channel_id": _optional_string,
-    "enterprise_id": _optional_string,
+    "team_id": _slack_id,
+    "user_id": _slack_id,
+    "channel_id": _slack_id,
+    "enterprise_id": _slack_id,
 }
 
 _OPTION = _obj({"value": _string})
@@ -135,10 +145,10 @@ _MESSAGE = _obj({"ts": _string, "text": _string, "blocks": _list_of(_obj()), **_
 _EVENT = _obj(
     {
         "type": _string,
-        "user": _optional_string,
-        "channel": _optional_string,
-        "team": _optional_string,
-        "user_team": _optional_string,
+        "user": _slack_id,
+        "channel": _slack_id,
+        "team": _slack_id,
+        "user_team": _slack_id,
         "thread_ts": _optional_string,
         "subtype": _optional_string,
         "channel_type": _optional_string,
@@ -171,7 +181,7 @@ _FIELDS: Final[Mapping[str, Check]] = {
     "response_urls": _list_of(_obj({"response_url": _url}, required=("response_url",))),
     "actions": _list_of(_ACTION),
     "container": _obj(
-        {"message_ts": _string, "channel_id": _string, "view_id": _string, "thread_ts": _string}
+        {"message_ts": _string, "channel_id": _slack_id, "view_id": _string, "thread_ts": _string}
     ),
     "state": _STATE,
     "view": _VIEW,
@@ -199,6 +209,12 @@ _REQUIRED_BY_TYPE: Final[Mapping[str, tuple[str, ...]]] = {
     "workflow_step_edit": ("callback_id", "workflow_step"),
     "event_callback": ("event",),
 }
+
+
+# Interactions a person makes: the app answers that person, so the payload must say who it is.
+_BY_A_PERSON: Final = frozenset(
+    {"block_actions", "block_suggestion", "view_submission", "shortcut", "message_action"}
+)
 
 
 def _walk(value: object) -> None:
@@ -231,6 +247,22 @@ def read_payload(payload: object) -> dict[str, Any]:
     for name in _REQUIRED_BY_TYPE.get(kind, ()) if isinstance(kind, str) else ():
         if name not in payload:
             raise _fail(f"payload.{name}", f"is missing from a {kind} payload")
+    if kind in _BY_A_PERSON:
+        user = payload.get("user")
+        if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+            raise _fail("payload.user.id", f"is missing from a {kind} payload")
+    if "command" in payload:
+        for name in ("user_id", "response_url"):
+            if not isinstance(payload.get(name), str):
+                raise _fail(f"payload.{name}", "is missing from a command")
+    container = payload.get("container")
+    if (
+        kind == "block_actions"
+        and isinstance(container, dict)
+        and container.get("type") == "message"
+        and "response_url" not in payload
+    ):
+        raise _fail("payload.response_url", "is missing from a click on a message")
     if kind == "block_actions" and not payload["actions"]:
         raise _fail("payload.actions", "is empty")
     if kind in ("view_submission", "view_closed"):

@@ -72,7 +72,8 @@ def test_ssl_check_is_readable() -> None:
         (b"payload=" + quote('{"type": 5}').encode(), FORM, "payload.type is not a string"),
         (b"payload=" + quote('{"type": "block_actions"}').encode(), FORM, "actions is missing"),
         (
-            b"payload=" + quote('{"type": "block_actions", "actions": []}').encode(),
+            b"payload="
+            + quote('{"type": "block_actions", "user": {"id": "U1"}, "actions": []}').encode(),
             FORM,
             "is empty",
         ),
@@ -87,7 +88,10 @@ def test_ssl_check_is_readable() -> None:
             "action_id is missing",
         ),
         (
-            b"payload=" + quote('{"type": "view_submission", "view": {"type": "modal"}}').encode(),
+            b"payload="
+            + quote(
+                '{"type": "view_submission", "user": {"id": "U1"}, "view": {"type": "modal"}}'
+            ).encode(),
             FORM,
             "callback_id is missing",
         ),
@@ -97,6 +101,18 @@ def test_ssl_check_is_readable() -> None:
         (b"payload=" + quote('{"type": "x", "response_url": "ftp://a"}').encode(), FORM, "URL"),
         (b"payload=" + quote('{"type": "x", "text": "\\ud800"}').encode(), FORM, "Unicode"),
         (b"[" * 100_000, JSON, "nested too deeply"),
+        (
+            b"payload="
+            + quote('{"type": "block_actions", "actions": [{"action_id": "a"}]}').encode(),
+            FORM,
+            "user.id is missing",
+        ),
+        (
+            b"payload=" + quote('{"type": "x", "user": {"id": "u1; drop"}}').encode(),
+            FORM,
+            "not a Slack id",
+        ),
+        (b"command=%2Fsentry&text=help&user_id=U1", FORM, "response_url is missing"),
     ],
 )
 def test_unreadable_bodies_say_why(raw: bytes, content_type: str, reason: str) -> None:
