@@ -26,6 +26,10 @@ TS = "1700000000.000100"
 NOT_ISSUES = [".", "..", "1" * 40]
 
 
+def label(issue: str) -> str:
+    return repr(issue) if len(issue) <= 8 else f"{len(issue)} digits"
+
+
 @dataclass(frozen=True)
 class Row:
     """One request of the table and what must come back."""
@@ -135,37 +139,37 @@ TABLE = [
         for bad in NOT_ISSUES
         for row in (
             Row(
-                f"card value naming {bad[:8]!r}",
+                f"card value naming {label(bad)}",
                 200,
                 lambda url, bad=bad: click("issue.resolve", f"1|{bad}|resolve|now", url),
                 reply_contains="could not be read",
             ),
             Row(
-                f"digest option naming {bad[:8]!r}",
+                f"digest option naming {label(bad)}",
                 200,
                 lambda url, bad=bad: click("digest.triage", f"1|{bad}|resolve|now", url),
                 reply_contains="could not be read",
             ),
             Row(
-                f"ignore dialog naming {bad[:8]!r}",
+                f"ignore dialog naming {label(bad)}",
                 200,
                 lambda url, bad=bad: dialog("issue.ignore.count", ignore_metadata(bad)),
                 ack_contains="could not be read",
             ),
             Row(
-                f"delete dialog naming {bad[:8]!r}",
+                f"delete dialog naming {label(bad)}",
                 200,
                 lambda url, bad=bad: dialog("issue.delete.confirm", delete_metadata(bad)),
                 ack_contains="could not be read",
             ),
             Row(
-                f"assign menu of {bad[:8]!r}",
+                f"assign menu of {label(bad)}",
                 200,
                 lambda url, bad=bad: suggestion(f"issue:{bad}:controls:r1"),
                 ack_contains='{"options": []}',
             ),
             Row(
-                f"/sentry resolve {bad[:8]!r}",
+                f"/sentry resolve {label(bad)}",
                 200,
                 lambda url, bad=bad: command(f"resolve {bad}", url),
                 reply_contains="is not an issue",
