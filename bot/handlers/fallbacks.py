@@ -18,14 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Coroutine
 from typing import Any, Final
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 
-from bot.handlers.answered import answered
+from bot.handlers.answered import FAILED, answered, tell
 from bot.sentry.ids import IssueId
 from bot.slack.actions import ActionValue, ActionValueError, issue_id_from_block_id
 from bot.slack.dialogs import notice_view
@@ -44,9 +43,6 @@ UNKNOWN_DIALOG: Final = (
 )
 UNKNOWN_REQUEST: Final = "This app does not handle that kind of request, so nothing was changed."
 UNKNOWN_COMMAND: Final = "This app only answers /sentry. Try /sentry help."
-FAILED: Final = (
-    "Something went wrong handling that; nothing may have changed. Please try again in a moment."
-)
 
 
 def issue_hint(action: dict[str, Any]) -> str:
@@ -79,11 +75,11 @@ class Fallbacks:
         app.error(self.on_error)
 
     async def unknown_control(
-        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
         logger.info("a control this version does not know was used: %.60r", action.get("action_id"))
-        self._tell(body, UNKNOWN_CONTROL.format(hint=issue_hint(action)))
+        await tell(respond, body, UNKNOWN_CONTROL.format(hint=issue_hint(action)))
 
     async def unknown_options(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         # An options request cannot carry a message; an empty list shows "No results".
@@ -103,12 +99,13 @@ class Fallbacks:
     async def on_error(
         self, error: Exception, body: dict[str, Any], response: BoltResponse | None
     ) -> BoltResponse | None:
-        """Unhandled kinds get 200 and a word; a failed listener is logged and explained."""
+        """Unhandled kinds get 200 and a word. Anything else that reaches here failed outside a
+        listener (listeners are `answered`): it is logged and the person told."""
         if isinstance(error, BoltUnhandledRequestError):
             logger.info("a request of a kind this app does not handle: %.40r", body.get("type"))
             message = UNKNOWN_REQUEST
         else:
-            logger.error("a Slack listener failed", exc_info=error)
+            logger.error("handling a Slack request failed", exc_info=error)
             message = FAILED
         if response is None:
             # Already acknowledged by the listener: only the person is left to tell.
@@ -129,20 +126,13 @@ class Fallbacks:
         return ""
 
     def _tell(self, body: dict[str, Any], message: str) -> None:
-        """An ephemeral reply through the request's response_url, sent after the ack."""
+        """An ephemeral reply through the request's response_url, sent after the ack (which is
+        the error handler's return value, so the reply runs as its own task)."""
         url = body.get("response_url")
-        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        if not isinstance(url, str):
             return
-        respond = AsyncRespond(response_url=url)
-        self._spawn(respond(text=message, response_type="ephemeral", replace_original=False))
-
-    def _spawn(self, reply: Coroutine[Any, Any, Any]) -> None:
-        async def send() -> None:
-            try:
-                await reply
-            except Exception as exc:
-                logger.warning("could not send an explanation to Slack: %s", type(exc).__name__)
-
-        task = asyncio.get_running_loop().create_task(send())
+        task = asyncio.get_running_loop().create_task(
+            tell(AsyncRespond(response_url=url), body, message)
+        )
         self._replies.add(task)
         task.add_done_callback(self._replies.discard)

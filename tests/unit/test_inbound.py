@@ -39,10 +39,25 @@ def test_slacks_own_interaction_payloads_read_back_unchanged(name: str) -> None:
 def test_slash_commands_and_events_read_back_unchanged() -> None:
     fields = example("slash_command_sentry.json")
     assert read_http_body(urlencode(fields).encode(), FORM) == fields
-    event = example("events_api_app_mention.json")
-    assert read_http_body(json.dumps(event).encode(), "application/json; charset=utf-8") == event
-    socket = example("socket_mode_envelope_interactive_block_actions_button.json")
-    assert read_payload(socket["payload"]) == socket["payload"]
+    for name in ("events_api_app_mention.json", "events_api_link_shared.json"):
+        event = example(name)
+        raw = json.dumps(event).encode()
+        assert read_http_body(raw, "application/json; charset=utf-8") == event
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "socket_mode_envelope_interactive_block_actions_button.json",
+        "socket_mode_envelope_interactive_block_actions_static_select_modal.json",
+        "socket_mode_envelope_interactive_shortcut.json",
+        "socket_mode_envelope_slash_commands.json",
+        "socket_mode_envelope_events_api_app_mention.json",
+    ],
+)
+def test_socket_mode_payloads_read_back_unchanged(name: str) -> None:
+    payload = example(name)["payload"]
+    assert read_payload(payload) == payload
 
 
 def test_a_command_whose_text_says_payload_is_still_a_command() -> None:
