@@ -96,6 +96,7 @@ TABLE = [
         lambda url: "payload=" + quote('{"type":"block_actions","user":{"id":"U1"},"actions":7}'),
     ),
     Row("signed, JSON body too deep", 400, lambda url: "[" * 20_000, content_type=sr.JSON),
+    Row("signed, body over 1 MiB", 413, lambda url: "payload=" + "x" * (1024 * 1024)),
     Row(
         "unknown action_id (old card)",
         200,
