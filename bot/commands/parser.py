@@ -1,8 +1,8 @@
-"""Text of a `/sentry` slash command → one typed command (SPEC §7), or a `CommandError`.
+"""Text of a `/sentry` slash command → one typed command, or a `CommandError`.
 
 Pure: no I/O, no clock, no settings; the one outside fact, the Sentry web host that issue links
 must point to, is a parameter. The text is what Slack sends with `should_escape: true`
-(reference/slack/PAYLOADS.md (a)): typed mentions, channels and links arrive as `<@U…|name>`,
+(Slack docs: slash commands, escaping): typed mentions, channels and links arrive as `<@U…|name>`,
 `<#C…|name>`, `<https://…|label>`, `<mailto:…|…>`, and a literal `&`, `<`, `>` as `&amp;`, `&lt;`,
 `&gt;`. So every `<…>` in the text is one of Slack's sequences and is kept as one argument.
 
@@ -82,7 +82,8 @@ from bot.sentry.ids import (
 
 MAX_TEXT_LENGTH: Final = 4_000
 MAX_ARGUMENT_LENGTH: Final = 1_000
-# One reply lists every issue of a bulk action; Sentry itself would take 1,000 (CONTRACT.md §6.7).
+# One reply lists every issue of a bulk action; Sentry itself would take 1,000 (Sentry API docs:
+# "Bulk Mutate a List of Issues").
 MAX_BULK_ISSUES: Final = 100
 MAX_IGNORE_MINUTES: Final = 30 * 24 * 60
 MAX_IGNORE_COUNT: Final = 1_000_000
@@ -90,7 +91,7 @@ MAX_IGNORE_COUNT: Final = 1_000_000
 ALIASES: Final[Mapping[str, str]] = {"archive": "ignore"}
 
 _ISSUE_ID = re.compile(r"[1-9][0-9]{0,19}")
-# `PROJECT-SLUG-COUNTER` (CONTRACT.md: `PUMP-STATION-1`, `FRONT-END-9`), any case.
+# `PROJECT-SLUG-COUNTER` (Sentry docs examples: `PUMP-STATION-1`, `FRONT-END-9`), any case.
 _SHORT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*-[A-Za-z0-9]+")
 # Sentry slugs: lower-case letters, digits, `-` and `_`, not only digits.
 _SLUG = re.compile(r"(?![0-9]+$)[a-z0-9][a-z0-9_-]{0,99}")

@@ -1,10 +1,10 @@
 """Listeners of `/sentry` and of its replies' controls. Each acknowledges first, then works.
 
-Slack wants an answer within 3 seconds (reference/slack/PAYLOADS.md (a)), and Sentry may take
-longer, so the command is acknowledged empty at once and the reply goes through `response_url`:
-ephemeral for the person who asked; "Share in channel" re-runs the query and posts the answer
-`in_channel`; "More" replaces the ephemeral list with the next page. `delete` opens a dialog with
-the command's trigger_id, and its submission deletes the issue.
+Slack wants an answer within 3 seconds (Slack docs: slash commands, "Responding to commands"), and
+Sentry may take longer, so the command is acknowledged empty at once and the reply goes through
+`response_url`: ephemeral for the person who asked; "Share in channel" re-runs the query and posts
+the answer `in_channel`; "More" replaces the ephemeral list with the next page. `delete` opens a
+dialog with the command's trigger_id, and its submission deletes the issue.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ never renamed, and a value written by an old card must decode (or fail with `Act
 after any upgrade. Changing the value layout means a new version number, with the old decoder kept.
 
 Value format, version 1: `1|<issue_id>|<op>|<arg>`, at most 75 characters. Slack accepts option
-values up to 150 and button values up to 2000 (LIMITS.md §3 and §4), but older Slack docs and the
-Node SDK still say 75 for options, so 75 is the conservative bound for every value.
+values up to 150 and button values up to 2000 (Slack docs: Block Kit reference, button and option
+objects), but older Slack docs and the Node SDK still say 75 for options, so 75 is the
+conservative bound for every value.
 
 Cards only ever wrote Sentry's numeric issue ids into values and block_ids, so everything an old
 card holds still decodes; what comes out is an `IssueId`, so a value or block_id naming `.`, `..`,
@@ -63,7 +64,7 @@ IGNORE_ARGS: Final = (
     IGNORE_USERS,
     IGNORE_FOREVER,
 )
-# Sentry's `statusDetails.ignoreDuration` is in minutes (reference/sentry/CONTRACT.md §6.6).
+# Sentry's `statusDetails.ignoreDuration` is in minutes (Sentry API docs: "Update an Issue").
 IGNORE_DURATION_MINUTES: Final = {
     IGNORE_30M: 30,
     IGNORE_2H: 120,
@@ -76,7 +77,7 @@ ASSIGN_NONE: Final = "none"
 
 VALUE_VERSION: Final = "1"
 VALUE_MAX_LENGTH: Final = 75
-BLOCK_ID_MAX_LENGTH: Final = 255  # LIMITS.md §2: block_id is at most 255 characters
+BLOCK_ID_MAX_LENGTH: Final = 255  # Slack docs: Block Kit blocks, block_id is at most 255 characters
 
 _SEPARATOR = "|"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,40}")
@@ -152,9 +153,9 @@ def _issue_id(value: object) -> IssueId:
 def block_id(issue_id: str, part: str, revision: str) -> str:
     """`issue:<id>:<part>:<revision>`, unique in a card and new for each rendered state.
 
-    Slack asks for a new block_id whenever a message is updated (LIMITS.md §2), and a
-    `block_suggestion` payload may carry only the block_id, not the message
-    (reference/slack/PAYLOADS.md (c)), so the issue id travels in it; see `issue_id_from_block_id`.
+    Slack asks for a new block_id whenever a message is updated (Slack docs: chat.update), and a
+    `block_suggestion` payload may carry only the block_id, not the message (Slack docs:
+    block_suggestion payload), so the issue id travels in it; see `issue_id_from_block_id`.
     """
     _issue_id(issue_id)
     for token in (part, revision):

@@ -1,10 +1,10 @@
 """Modals and what they carry: "ignore until N more events / users" asks for N (pure builders),
 and the private_metadata codecs of every dialog the app opens.
 
-View limits: title, submit and close ≤ 24 characters, private_metadata ≤ 3000
-(LIMITS.md §4, slack_sdk `View`). A view_submission comes back with the private_metadata the app
-wrote, but a dialog opened by another version of the app (or a forged one) may hold anything, so
-each codec's `decode` reads any value into typed fields (the issue an `IssueId`) or raises
+View limits: title, submit and close ≤ 24 characters, private_metadata ≤ 3000 (Slack docs: view
+objects; slack_sdk `View`). A view_submission comes back with the private_metadata the app wrote,
+but a dialog opened by another version of the app (or a forged one) may hold anything, so each
+codec's `decode` reads any value into typed fields (the issue an `IssueId`) or raises
 `DialogMetadataError`, and nothing else.
 """
 
@@ -24,7 +24,8 @@ COUNT_ACTION: Final = "count"
 WINDOW_BLOCK: Final = "ignore_window"
 WINDOW_ACTION: Final = "window"
 MAX_COUNT: Final = 1_000_000
-# Sentry's ignoreWindow / ignoreUserWindow are minutes, at most 10080 (CONTRACT.md §6.6).
+# Sentry's ignoreWindow / ignoreUserWindow are minutes, at most 10080 (Sentry API docs: "Update an
+# Issue").
 WINDOWS: Final = {
     "": "No time limit",
     "60": "Within 1 hour",
