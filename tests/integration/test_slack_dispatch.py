@@ -356,3 +356,13 @@ async def test_a_listener_failing_right_after_its_ack_still_answers(app: App) ->
     answer = await endpoint.answer(body.encode(), sr.sign(body, SECRET, int(time.time())))
     assert answer.status == 200
     assert "Something went wrong" in json.loads(answer.body)["text"]
+
+
+async def test_slacks_ssl_check_and_url_verification_are_answered(app: App) -> None:
+    assert (await app.send("ssl_check=1&token=x")).status == 200
+    challenge = {"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+    answer = await app.send(
+        json.dumps(challenge | {"type": "url_verification"}), content_type=sr.JSON
+    )
+    assert answer.status == 200
+    assert json.loads(answer.body) == {"challenge": challenge["challenge"]}
