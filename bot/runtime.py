@@ -21,7 +21,6 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncServerErrorRetryHandler,
@@ -35,7 +34,9 @@ from bot.config_file import BotConfig
 from bot.digests.runner import DigestRunner
 from bot.digests.scheduler import DigestScheduler
 from bot.digests.service import DigestService
-from bot.handlers import HandlerContext, register
+from bot.handlers import HandlerContext, build_app, register
+from bot.handlers.http_mode import SlackHttpEndpoint
+from bot.handlers.socket_mode import CheckedSocketModeHandler
 from bot.metrics import Metrics
 from bot.sentry.client import SentryClient
 from bot.settings import Settings
@@ -194,13 +195,12 @@ class Runtime:
             scheduler=self.digest_scheduler,
             clock=utc_now,
         )
-        self.bolt = AsyncApp(
+        self.bolt = build_app(
             client=self.slack,
             signing_secret=(
                 settings.slack_signing_secret.reveal() if settings.slack_signing_secret else ""
             ),
-            request_verification_enabled=not settings.socket_mode,
-            process_before_response=False,
+            verify_requests=not settings.socket_mode,
         )
         register(
             self.bolt,
@@ -334,17 +334,19 @@ class Runtime:
             await self.digest_store.sync_file_digests(self.config.digests, now=utc_now())
         if self.settings.socket_mode:
             assert self.settings.slack_app_token is not None
-            self.socket = AsyncSocketModeHandler(
+            self.socket = CheckedSocketModeHandler(
                 self.bolt, app_token=self.settings.slack_app_token.reveal()
             )
             # Connected in the background: an unreachable Slack must not keep the health
             # endpoint, polling or a SIGTERM waiting.
             self._socket_task = asyncio.create_task(self._connect_socket(self.socket))
-        web_app = build_web_app(
-            health=self.health,
-            metrics=self.metrics,
-            bolt=None if self.settings.socket_mode else self.bolt,
-        )
+        slack_events: SlackHttpEndpoint | None = None
+        if not self.settings.socket_mode:
+            assert self.settings.slack_signing_secret is not None
+            slack_events = SlackHttpEndpoint(
+                self.bolt, signing_secret=self.settings.slack_signing_secret.reveal()
+            )
+        web_app = build_web_app(health=self.health, metrics=self.metrics, slack=slack_events)
         self.web_runner = web.AppRunner(web_app, access_log=None)
         await self.web_runner.setup()
         await web.TCPSite(self.web_runner, self.settings.bind_host, self.settings.port).start()

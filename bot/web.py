@@ -6,18 +6,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncApp
 
+from bot.handlers.http_mode import SlackHttpEndpoint
 from bot.metrics import Metrics
 
 HealthCheck = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 
 
 def build_web_app(
-    *, health: HealthCheck, metrics: Metrics, bolt: AsyncApp | None
+    *, health: HealthCheck, metrics: Metrics, slack: SlackHttpEndpoint | None
 ) -> web.Application:
-    """`bolt` is given in HTTP mode only: Slack's requests are then verified and dispatched."""
+    """`slack` is given in HTTP mode only: Slack's requests are then verified, read and
+    dispatched; bodies over 1 MiB are refused with 413 before that."""
 
     async def healthz(_request: web.Request) -> web.Response:
         ready, details = await health()
@@ -31,11 +31,6 @@ def build_web_app(
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_page)
-    if bolt is not None:
-
-        async def slack_events(request: web.Request) -> web.Response:
-            bolt_request = await to_bolt_request(request)
-            return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
-
-        app.router.add_post("/slack/events", slack_events)
+    if slack is not None:
+        app.router.add_post("/slack/events", slack.handle)
     return app

@@ -11,6 +11,8 @@ import datetime
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
+from bot.sentry.ids import IssueId, ReleaseVersion, ShortId, Slug
+
 EVERY_PROJECT: Final = "*"
 """What `subscribe *` / `unsubscribe *` name: the channel's route for every project."""
 
@@ -30,7 +32,7 @@ class IssueRef:
     """
 
     kind: IssueRefKind
-    value: str
+    value: IssueId | ShortId
 
     def __str__(self) -> str:
         return self.value
@@ -107,7 +109,7 @@ class IssuesCommand:
     list has its own default query (CONTRACT.md §2), so the handler decides what empty means.
     """
 
-    project: str | None
+    project: Slug | None
     query: str
     sort: IssueSort | None = None
 
@@ -163,27 +165,27 @@ class ProjectsCommand:
 
 @dataclass(frozen=True, slots=True)
 class ProjectCommand:
-    slug: str
+    slug: Slug
 
 
 @dataclass(frozen=True, slots=True)
 class ReleasesCommand:
     """Recent releases of one project, or of every project when `project` is None."""
 
-    project: str | None = None
+    project: Slug | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ReleaseCommand:
-    version: str
+    version: ReleaseVersion
 
 
 @dataclass(frozen=True, slots=True)
 class ReleaseCreateCommand:
     """A new release; empty `projects` leaves the choice to the handler (Sentry needs one)."""
 
-    version: str
-    projects: tuple[str, ...] = ()
+    version: ReleaseVersion
+    projects: tuple[Slug, ...] = ()
     commits: tuple[CommitRef, ...] = ()
 
 

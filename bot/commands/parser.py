@@ -1,8 +1,8 @@
-"""Text of a `/sentry` slash command → one typed command (SPEC §7), or a `CommandError`.
+"""Text of a `/sentry` slash command → one typed command, or a `CommandError`.
 
 Pure: no I/O, no clock, no settings; the one outside fact, the Sentry web host that issue links
 must point to, is a parameter. The text is what Slack sends with `should_escape: true`
-(reference/slack/PAYLOADS.md (a)): typed mentions, channels and links arrive as `<@U…|name>`,
+(Slack docs: slash commands, escaping): typed mentions, channels and links arrive as `<@U…|name>`,
 `<#C…|name>`, `<https://…|label>`, `<mailto:…|…>`, and a literal `&`, `<`, `>` as `&amp;`, `&lt;`,
 `&gt;`. So every `<…>` in the text is one of Slack's sequences and is kept as one argument.
 
@@ -69,22 +69,29 @@ from bot.commands.model import (
     UntilUserCount,
     Weekday,
 )
+from bot.sentry.ids import (
+    BAD_VERSION_CHARACTERS,
+    MAX_VERSION_LENGTH,
+    RESERVED_VERSIONS,
+    InvalidId,
+    IssueId,
+    ReleaseVersion,
+    ShortId,
+    Slug,
+)
 
 MAX_TEXT_LENGTH: Final = 4_000
 MAX_ARGUMENT_LENGTH: Final = 1_000
-# One reply lists every issue of a bulk action; Sentry itself would take 1,000 (CONTRACT.md §6.7).
+# One reply lists every issue of a bulk action; Sentry itself would take 1,000 (Sentry API docs:
+# "Bulk Mutate a List of Issues").
 MAX_BULK_ISSUES: Final = 100
 MAX_IGNORE_MINUTES: Final = 30 * 24 * 60
 MAX_IGNORE_COUNT: Final = 1_000_000
-# Sentry's `MAX_VERSION_LENGTH` and `BAD_RELEASE_CHARS` (src/sentry/constants.py).
-MAX_VERSION_LENGTH: Final = 200
-BAD_VERSION_CHARACTERS: Final = "\r\n\f\t/\\"
-RESERVED_VERSIONS: Final = frozenset({".", "..", "latest"})
 
 ALIASES: Final[Mapping[str, str]] = {"archive": "ignore"}
 
 _ISSUE_ID = re.compile(r"[1-9][0-9]{0,19}")
-# `PROJECT-SLUG-COUNTER` (CONTRACT.md: `PUMP-STATION-1`, `FRONT-END-9`), any case.
+# `PROJECT-SLUG-COUNTER` (Sentry docs examples: `PUMP-STATION-1`, `FRONT-END-9`), any case.
 _SHORT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*-[A-Za-z0-9]+")
 # Sentry slugs: lower-case letters, digits, `-` and `_`, not only digits.
 _SLUG = re.compile(r"(?![0-9]+$)[a-z0-9][a-z0-9_-]{0,99}")
@@ -451,9 +458,12 @@ def _issue_ref(text: str, web: _SentryWeb) -> IssueRef:
     if text.lower().startswith(("http://", "https://")):
         return _issue_from_link(_unescape(text), web)
     if _ISSUE_ID.fullmatch(text):
-        return IssueRef("id", text)
+        return IssueRef("id", _numeric_id(text))
     if _SHORT_ID.fullmatch(text):
-        return IssueRef("short_id", text.upper())
+        try:
+            return IssueRef("short_id", ShortId(text))
+        except InvalidId:
+            raise ValueError(f"{_shown(text)} is too long for a short ID") from None
     raise ValueError(f"{_shown(text)} is not an issue; give {_ISSUE_FORMS}")
 
 
@@ -488,7 +498,15 @@ def _issue_from_link(link: str, web: _SentryWeb) -> IssueRef:
         raise not_an_issue
     if not candidate or not _ISSUE_ID.fullmatch(candidate[0]):
         raise not_an_issue
-    return IssueRef("id", candidate[0])
+    return IssueRef("id", _numeric_id(candidate[0]))
+
+
+def _numeric_id(text: str) -> IssueId:
+    """A numeric issue ID; Sentry's are 64-bit, so a longer number names no issue."""
+    try:
+        return IssueId(text)
+    except InvalidId:
+        raise ValueError(f"{_shown(text)} is too large for a Sentry issue ID") from None
 
 
 def _one_issue(args: _Arguments) -> IssueRef:
@@ -551,11 +569,11 @@ def _assignee(args: _Arguments, text: str) -> AssigneeRef:
     )
 
 
-def _team_slug(args: _Arguments, name: str) -> str:
+def _team_slug(args: _Arguments, name: str) -> Slug:
     slug = name.lower()
     if not _SLUG.fullmatch(slug):
         raise args.error(f"{_quoted('#' + name)} is not a Sentry team (like #backend)")
-    return slug
+    return Slug(slug)
 
 
 def _email(args: _Arguments, address: str) -> str:
@@ -564,15 +582,20 @@ def _email(args: _Arguments, address: str) -> str:
     return address
 
 
-def _project_slug(args: _Arguments, token: _Token, *, every_allowed: bool = False) -> str:
-    """A project slug (lower-cased), or `*` where every project is meant and allowed."""
+def _project_slug(args: _Arguments, token: _Token) -> Slug:
+    """A project slug (lower-cased)."""
     text = _as_typed(token.text)
-    if every_allowed and text == EVERY_PROJECT:
-        return EVERY_PROJECT
     slug = text.lower()
     if not _SLUG.fullmatch(slug):
         raise args.error(f"{_quoted(text)} is not a project slug (like web or pump-station)")
-    return slug
+    return Slug(slug)
+
+
+def _project_or_every(args: _Arguments, token: _Token) -> str:
+    """A project slug, or `*` for every project."""
+    if _as_typed(token.text) == EVERY_PROJECT:
+        return EVERY_PROJECT
+    return _project_slug(args, token)
 
 
 def _looks_like_condition(text: str) -> bool:
@@ -606,7 +629,7 @@ def _ignore_condition(args: _Arguments, text: str) -> IgnoreCondition:
     )
 
 
-def _version(args: _Arguments, token: _Token) -> str:
+def _version(args: _Arguments, token: _Token) -> ReleaseVersion:
     """A release version as Sentry accepts it (`Release.is_valid_version`)."""
     version = _as_typed(token.text)
     if len(version) >= 2 and version[0] == version[-1] == '"':
@@ -623,7 +646,10 @@ def _version(args: _Arguments, token: _Token) -> str:
         raise args.error(
             f"{_quoted(version)} is reserved by Sentry and cannot be a release version"
         )
-    return version
+    try:
+        return ReleaseVersion(version)
+    except InvalidId:
+        raise args.error(f"{_quoted(version)} is not a release version") from None
 
 
 def _commit(args: _Arguments, text: str) -> CommitRef:
@@ -696,11 +722,11 @@ def _issues(args: _Arguments) -> IssuesCommand:
                 f"{_shown(sort_values[0])} is not a sort order: use date, new, freq or user"
             )
     terms = found.positional
-    project: str | None = None
+    project: Slug | None = None
     if terms and terms[0].text == EVERY_PROJECT:
         terms = terms[1:]
     elif terms and _SLUG.fullmatch(terms[0].text):
-        project, terms = terms[0].text, terms[1:]
+        project, terms = Slug(terms[0].text), terms[1:]
     return IssuesCommand(project=project, query=args.query(terms), sort=sort)
 
 
@@ -781,8 +807,9 @@ def _releases(args: _Arguments) -> ReleasesCommand:
     args.at_most(tokens, 1)
     if not tokens:
         return ReleasesCommand()
-    project = _project_slug(args, tokens[0], every_allowed=True)
-    return ReleasesCommand(None if project == EVERY_PROJECT else project)
+    if _as_typed(tokens[0].text) == EVERY_PROJECT:
+        return ReleasesCommand()
+    return ReleasesCommand(_project_slug(args, tokens[0]))
 
 
 def _release(args: _Arguments) -> ReleaseCommand | ReleaseCreateCommand:
@@ -813,7 +840,7 @@ def _subscribe(args: _Arguments) -> SubscribeCommand:
     tokens = args.positional()
     if not tokens:
         raise args.error("missing project: give a project slug, or * for every project")
-    project = _project_slug(args, tokens[0], every_allowed=True)
+    project = _project_or_every(args, tokens[0])
     return SubscribeCommand(project=project, query=args.query(tokens[1:]))
 
 
@@ -822,7 +849,7 @@ def _unsubscribe(args: _Arguments) -> UnsubscribeCommand:
     args.at_most(tokens, 1)
     if not tokens:
         return UnsubscribeCommand()
-    return UnsubscribeCommand(_project_slug(args, tokens[0], every_allowed=True))
+    return UnsubscribeCommand(_project_or_every(args, tokens[0]))
 
 
 def _subscriptions(args: _Arguments) -> SubscriptionsCommand:

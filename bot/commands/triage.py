@@ -29,10 +29,11 @@ from bot.commands.model import (
     UntilUserCount,
 )
 from bot.sentry.errors import SentryError
+from bot.sentry.ids import IssueId
 from bot.sentry.models import Issue
+from bot.slack.dialogs import DeleteRequest
 from bot.slack.replies.common import notice
 from bot.slack.replies.triage import (
-    DeleteRequest,
     NotChanged,
     build_delete_modal,
     build_delete_started,
@@ -89,7 +90,7 @@ async def _apply(
         result = await services.triage.apply(
             slack_user=invocation.user_id,
             slack_team=invocation.team_id,
-            issue_ids=[issue.id for issue in group],
+            issue_ids=[IssueId(issue.id) for issue in group],
             operation=operation,
             source="command",
         )

@@ -1,23 +1,31 @@
 """Listeners for the card's controls. Each acknowledges first, then does the work.
 
 A click is applied through the triage service (identity, permission, Sentry, the
-card re-rendered); problems come back to the clicker as an ephemeral message.
+card re-rendered); problems come back to the clicker as an ephemeral message. What a control or
+dialog carries is decoded before anything else (`ActionValue`, `IgnoreCountRequest`), so only an
+`IssueId` reaches the triage service; a value or private_metadata that does not decode gets an
+explanation and changes nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.handlers import HandlerContext
+from bot.handlers.answered import answered
+from bot.sentry.ids import IssueId
 from bot.slack import actions
 from bot.slack.actions import ActionValue, ActionValueError, issue_id_from_block_id
 from bot.slack.dialogs import (
     COUNT_BLOCK,
     IGNORE_COUNT_CALLBACK,
+    DialogMetadataError,
     IgnoreCountRequest,
     build_ignore_count_modal,
     read_ignore_count,
@@ -29,10 +37,19 @@ from bot.triage.service import TriageResult
 
 logger = logging.getLogger(__name__)
 
+OPTIONS_BUDGET = 2.0  # seconds for the member search, within Slack's 3-second acknowledgement
+MAX_QUERY = 100  # what a person types into the assign menu before Slack asks for options
+
 STALE_CONTROL = (
-    "This control could not be read (the card may come from another version of the app). "
-    "Use /sentry instead, or open the issue in Sentry."
+    "This control could not be read (the card may come from another version of the app), so "
+    "nothing was changed. Use /sentry instead, or open the issue in Sentry."
 )
+STALE_DIALOG = (
+    "This dialog could not be read (it may come from another version of the app), so nothing "
+    "was changed. Close it and use the card again."
+)
+NO_DIALOG = "The dialog could not be opened in time. Please use the control again."
+FAILED = "Something went wrong applying that; nothing may have changed. Please try again."
 
 
 def request_key(body: dict[str, Any], action: dict[str, Any]) -> str:
@@ -49,9 +66,20 @@ def request_key(body: dict[str, Any], action: dict[str, Any]) -> str:
     )
 
 
-def selected_value(action: dict[str, Any]) -> str:
-    option = action.get("selected_option") or {}
-    return str(option.get("value") or action.get("value") or "")
+def selected_value(action: dict[str, Any]) -> object:
+    """The value of the option chosen, or of the button; None when there is neither."""
+    option = action.get("selected_option")
+    if isinstance(option, dict) and "value" in option:
+        return option["value"]
+    return action.get("value")
+
+
+def user_and_team(body: dict[str, Any]) -> tuple[str, str]:
+    user = body.get("user")
+    user = user if isinstance(user, dict) else {}
+    team = body.get("team")
+    team_id = user.get("team_id") or (team.get("id") if isinstance(team, dict) else team)
+    return str(user.get("id") or ""), str(team_id or "")
 
 
 def result_message(result: TriageResult) -> str | None:
@@ -65,6 +93,7 @@ def result_message(result: TriageResult) -> str | None:
 
 def register(app: AsyncApp, ctx: HandlerContext) -> None:
     @app.action(actions.ISSUE_OPEN)
+    @answered
     async def open_in_sentry(ack: AsyncAck) -> None:
         # A link button still sends block_actions; Slack opens the URL itself.
         await ack()
@@ -77,10 +106,13 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         client: AsyncWebClient,
     ) -> None:
         await ack()
-        user = body.get("user") or {}
+        if not isinstance(body.get("response_url"), str):
+            return  # not on a message (these controls only ever are): no one to answer
+        slack_user, slack_team = user_and_team(body)
         try:
             value = ActionValue.decode(selected_value(action))
-        except ActionValueError:
+        except ActionValueError as exc:
+            logger.info("a card control could not be read: %s", exc)
             await respond(text=STALE_CONTROL, response_type="ephemeral", replace_original=False)
             return
 
@@ -94,11 +126,15 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
                 actions.IGNORE_EVENTS,
                 actions.IGNORE_USERS,
             ):
-                await open_ignore_count_dialog(body, value, client)
+                try:
+                    await open_ignore_count_dialog(body, value, client)
+                except SlackApiError as exc:
+                    logger.warning("views.open failed: %s", exc.response.get("error"))
+                    await respond(text=NO_DIALOG, response_type="ephemeral", replace_original=False)
                 return
             result = await ctx.triage.apply(
-                slack_user=str(user.get("id", "")),
-                slack_team=str(user.get("team_id") or (body.get("team") or {}).get("id", "")),
+                slack_user=slack_user,
+                slack_team=slack_team,
                 issue_ids=[value.issue_id],
                 operation=operation,
                 source="card",
@@ -106,12 +142,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             )
         except Exception:
             logger.exception("triage from a card failed")
-            await respond(
-                text="Something went wrong applying that; nothing may have changed. "
-                "Please try again.",
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            await respond(text=FAILED, response_type="ephemeral", replace_original=False)
             return
         message = result_message(result)
         if message:
@@ -123,74 +154,115 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         actions.ISSUE_ASSIGN,
         actions.ISSUE_UNRESOLVE,
     ):
-        app.action(action_id)(triage_click)
+        app.action(action_id)(answered(triage_click))
 
     async def open_ignore_count_dialog(
         body: dict[str, Any], value: ActionValue, client: AsyncWebClient
     ) -> None:
         container = body.get("container") or {}
+        channel = body.get("channel")
         request = IgnoreCountRequest(
             issue_id=value.issue_id,
-            mode=value.arg,
-            channel=str(container.get("channel_id") or (body.get("channel") or {}).get("id", "")),
-            message_ts=str(container.get("message_ts", "")),
+            mode="events" if value.arg == actions.IGNORE_EVENTS else "users",
+            channel=str(
+                container.get("channel_id")
+                or (channel.get("id") if isinstance(channel, dict) else channel)
+                or ""
+            ),
+            message_ts=str(container.get("message_ts") or ""),
         )
         await client.views_open(
-            trigger_id=body["trigger_id"], view=build_ignore_count_modal(request)
+            trigger_id=str(body.get("trigger_id") or ""), view=build_ignore_count_modal(request)
         )
 
     @app.view(IGNORE_COUNT_CALLBACK)
+    @answered
     async def ignore_count_submitted(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        count, window, error = read_ignore_count(view.get("state") or {})
+        # Both reads are pure and cannot fail: the acknowledgement carries their verdict.
+        count, window, error = read_ignore_count(view.get("state"))
+        try:
+            request = IgnoreCountRequest.decode(view.get("private_metadata"))
+        except DialogMetadataError as exc:
+            await ack(response_action="errors", errors={COUNT_BLOCK: STALE_DIALOG})
+            logger.info("an ignore dialog could not be read: %s", exc)
+            return
         if error is not None or count is None:
             await ack(response_action="errors", errors={COUNT_BLOCK: error or "Enter a number."})
             return
         await ack()
-        request = IgnoreCountRequest.decode(str(view.get("private_metadata") or "{}"))
-        user = body.get("user") or {}
+        slack_user, slack_team = user_and_team(body)
         amount = count
 
         def operation(_who: Identity) -> Operation:
-            return Ignore(request.mode, amount, window)  # type: ignore[arg-type]
+            return Ignore(request.mode, amount, window)
 
-        result = await ctx.triage.apply(
-            slack_user=str(user.get("id", "")),
-            slack_team=str(user.get("team_id", "")),
-            issue_ids=[request.issue_id],
-            operation=operation,
-            source="card",
-            request_key=f"{user.get('id', '')}:{view.get('id', '')}:{view.get('hash', '')}",
-        )
-        message = result_message(result)
-        if message and request.channel:
-            await client.chat_postEphemeral(
-                channel=request.channel, user=str(user.get("id", "")), text=message
+        try:
+            result = await ctx.triage.apply(
+                slack_user=slack_user,
+                slack_team=slack_team,
+                issue_ids=[request.issue_id],
+                operation=operation,
+                source="card",
+                request_key=f"{slack_user}:{view.get('id', '')}:{view.get('hash', '')}",
             )
+            message = result_message(result)
+        except Exception:
+            logger.exception("ignoring from a dialog failed")
+            message = FAILED
+        if message and request.channel:
+            try:
+                await client.chat_postEphemeral(
+                    channel=request.channel, user=slack_user, text=message
+                )
+            except SlackApiError as exc:
+                logger.warning(
+                    "could not tell %s the dialog's outcome: %s",
+                    slack_user,
+                    exc.response.get("error"),
+                )
 
     @app.options(actions.ISSUE_ASSIGN)
+    @answered
     async def assign_options(ack: AsyncAck, body: dict[str, Any]) -> None:
-        query = str(body.get("value") or "")
+        query = str(body.get("value") or "")[:MAX_QUERY]
         try:
             issue_id = issue_id_from_block_id(body.get("block_id"))
-        except ValueError:
+        except ActionValueError:
             await ack(options=[])
             return
-        options: list[dict[str, Any]] = []
-        for arg, label in ((actions.ASSIGN_ME, "Me"), (actions.ASSIGN_NONE, "Nobody (unassign)")):
-            if not query or label.lower().startswith(query.lower().strip()):
-                options.append(_option(label, ActionValue(issue_id, actions.OP_ASSIGN, arg)))
+        choices: list[tuple[str, str]] = [
+            (label, arg)
+            for arg, label in (
+                (actions.ASSIGN_ME, "Me"),
+                (actions.ASSIGN_NONE, "Nobody (unassign)"),
+            )
+            if not query or label.lower().startswith(query.lower().strip())
+        ]
         try:
-            found = await ctx.triage.directory.search(query, limit=100 - len(options))
+            # The options are the acknowledgement, due within Slack's 3 seconds.
+            found = await asyncio.wait_for(
+                ctx.triage.directory.search(query, limit=100 - len(choices)), OPTIONS_BUDGET
+            )
         except Exception:
             logger.exception("cannot load Sentry members for the assign menu")
             found = []
         for item in found:
             label = f"{item.label} ({item.detail})" if item.detail else item.label
-            options.append(_option(label, ActionValue(issue_id, actions.OP_ASSIGN, item.actor)))
-        await ack(options=options[:100])
+            choices.append((label, item.actor))
+        await ack(options=_options(issue_id, choices)[:100])
 
 
-def _option(label: str, value: ActionValue) -> dict[str, Any]:
-    return {"text": {"type": "plain_text", "text": plain(label, 75)}, "value": value.encode()}
+def _options(issue_id: IssueId, choices: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Assign options; a member whose actor id would not fit a value is left out."""
+    options: list[dict[str, Any]] = []
+    for label, arg in choices:
+        try:
+            value = ActionValue(issue_id, actions.OP_ASSIGN, arg)
+        except ActionValueError:
+            continue
+        options.append(
+            {"text": {"type": "plain_text", "text": plain(label, 75)}, "value": value.encode()}
+        )
+    return options

@@ -1,10 +1,10 @@
 """Listeners of `/sentry` and of its replies' controls. Each acknowledges first, then works.
 
-Slack wants an answer within 3 seconds (reference/slack/PAYLOADS.md (a)), and Sentry may take
-longer, so the command is acknowledged empty at once and the reply goes through `response_url`:
-ephemeral for the person who asked; "Share in channel" re-runs the query and posts the answer
-`in_channel`; "More" replaces the ephemeral list with the next page. `delete` opens a dialog with
-the command's trigger_id, and its submission deletes the issue.
+Slack wants an answer within 3 seconds (Slack docs: slash commands, "Responding to commands"), and
+Sentry may take longer, so the command is acknowledged empty at once and the reply goes through
+`response_url`: ephemeral for the person who asked; "Share in channel" re-runs the query and posts
+the answer `in_channel`; "More" replaces the ephemeral list with the next page. `delete` opens a
+dialog with the command's trigger_id, and its submission deletes the issue.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from bot.commands.context import Invocation, Reply, Services
 from bot.commands.runner import CommandRunner
 from bot.commands.triage import confirm_delete
 from bot.handlers import HandlerContext
+from bot.handlers.answered import answered
+from bot.handlers.card_actions import user_and_team
+from bot.slack.dialogs import DeleteRequest, DialogMetadataError, notice_view
 from bot.slack.replies.links import SentryLinks
-from bot.slack.replies.triage import DeleteRequest
 from bot.slack.reply_actions import (
     DELETE_CONFIRM_CALLBACK,
     ISSUES_MORE,
@@ -40,21 +42,24 @@ FAILED = (
 )
 STALE_BUTTON = "This button could not be read (it may come from another version of the app)."
 NO_DIALOG = "The confirmation dialog could not be opened in time. Please run the command again."
+STALE_DIALOG = (
+    "This dialog could not be read (it may come from another version of the app), so nothing "
+    "was deleted. Run /sentry delete again."
+)
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _user_and_team(body: dict[str, Any]) -> tuple[str, str]:
-    user = body.get("user") or {}
-    team = str(user.get("team_id") or (body.get("team") or {}).get("id") or "")
-    return str(user.get("id") or ""), team
-
-
 def _channel(body: dict[str, Any]) -> str:
     container = body.get("container") or {}
-    return str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
+    channel = body.get("channel")
+    return str(
+        container.get("channel_id")
+        or (channel.get("id") if isinstance(channel, dict) else channel)
+        or ""
+    )
 
 
 def build_runner(ctx: HandlerContext) -> CommandRunner:
@@ -74,6 +79,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
     runner = build_runner(ctx)
 
     @app.command("/sentry")
+    @answered
     async def sentry_command(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
@@ -109,7 +115,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             query = QueryRef.decode(action.get("value"))
         except QueryRefError:
             return None
-        user, team = _user_and_team(body)
+        user, team = user_and_team(body)
         invocation = Invocation(
             user_id=user,
             team_id=team,
@@ -122,10 +128,13 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         return await runner.run_text(invocation)
 
     @app.action(REPLY_SHARE)
+    @answered
     async def share_reply(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
+        if not isinstance(body.get("response_url"), str):
+            return  # not on a message (these controls only ever are): no one to answer
         try:
             reply = await rerun(body, action, shared=True)
             if reply is None:
@@ -139,10 +148,13 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             await respond(text=FAILED, response_type="ephemeral", replace_original=False)
 
     @app.action(ISSUES_MORE)
+    @answered
     async def more_issues(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
+        if not isinstance(body.get("response_url"), str):
+            return  # not on a message (these controls only ever are): no one to answer
         try:
             reply = await rerun(body, action, shared=False)
             if reply is None:
@@ -154,21 +166,24 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             await respond(text=FAILED, response_type="ephemeral", replace_original=False)
 
     @app.action(REPLY_OPEN)
+    @answered
     async def open_in_sentry(ack: AsyncAck) -> None:
         # A link button still sends block_actions; Slack opens the URL itself.
         await ack()
 
     @app.view(DELETE_CONFIRM_CALLBACK)
+    @answered
     async def delete_confirmed(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        await ack()
-        user, team = _user_and_team(body)
         try:
-            request = DeleteRequest.decode(str(view.get("private_metadata") or ""))
-        except (ValueError, KeyError, TypeError):
-            logger.warning("a delete dialog came back without a readable issue")
+            request = DeleteRequest.decode(view.get("private_metadata"))
+        except DialogMetadataError as exc:
+            await ack(response_action="update", view=notice_view(STALE_DIALOG))
+            logger.info("a delete dialog could not be read: %s", exc)
             return
+        await ack()
+        user, team = user_and_team(body)
         try:
             reply = await confirm_delete(
                 request,
@@ -192,4 +207,9 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             await client.chat_postEphemeral(channel=channel, user=user, **message)
         except SlackApiError as exc:
             logger.info("ephemeral reply failed (%s); sending a DM", exc.response.get("error"))
+        else:
+            return
+        try:
             await client.chat_postMessage(channel=user, **message)
+        except SlackApiError as exc:
+            logger.warning("could not tell %s the outcome: %s", user, exc.response.get("error"))

@@ -17,9 +17,16 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.digests.builder import replace_issue_line
 from bot.handlers import HandlerContext
-from bot.handlers.card_actions import STALE_CONTROL, request_key, result_message, selected_value
+from bot.handlers.answered import answered
+from bot.handlers.card_actions import (
+    STALE_CONTROL,
+    request_key,
+    result_message,
+    selected_value,
+    user_and_team,
+)
 from bot.slack import actions
-from bot.slack.actions import ActionValue, ActionValueError
+from bot.slack.actions import ActionValue
 from bot.slack.notifier import Posted
 from bot.triage.identity import Identity
 from bot.triage.operations import Operation, from_action
@@ -31,21 +38,25 @@ FAILED = "Something went wrong applying that; nothing may have changed. Please t
 
 def register(app: AsyncApp, ctx: HandlerContext) -> None:
     @app.action(actions.DIGEST_TRIAGE)
+    @answered
     async def digest_triage(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
-        user = body.get("user") or {}
+        if not isinstance(body.get("response_url"), str):
+            return  # not on a message (these controls only ever are): no one to answer
+        slack_user, slack_team = user_and_team(body)
         try:
             value = ActionValue.decode(selected_value(action))
             operation_for = _operation(value)
-        except (ActionValueError, ValueError):
+        except ValueError as exc:
+            logger.info("a digest option could not be read: %s", exc)
             await respond(text=STALE_CONTROL, response_type="ephemeral", replace_original=False)
             return
         try:
             result = await ctx.triage.apply(
-                slack_user=str(user.get("id", "")),
-                slack_team=str(user.get("team_id") or (body.get("team") or {}).get("id", "")),
+                slack_user=slack_user,
+                slack_team=slack_team,
                 issue_ids=[value.issue_id],
                 operation=operation_for,
                 source="digest",
@@ -59,17 +70,32 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         if message:
             await respond(text=message, response_type="ephemeral", replace_original=False)
         original = body.get("message") or {}
-        channel = str((body.get("channel") or {}).get("id", ""))
-        ts = str(original.get("ts") or (body.get("container") or {}).get("message_ts", ""))
-        for issue in result.changed:
-            blocks = replace_issue_line(original.get("blocks") or [], issue)
-            outcome = await ctx.notifier.update(
-                channel, ts, {"text": original.get("text") or "", "blocks": blocks}
-            )
-            if not isinstance(outcome, Posted):
-                logger.warning(
-                    "could not redraw the digest line of issue %s: %s", issue.id, outcome
+        channel = _channel(body)
+        ts = str(original.get("ts") or (body.get("container") or {}).get("message_ts") or "")
+        if not channel or not ts:
+            return
+        try:
+            for issue in result.changed:
+                blocks = replace_issue_line(original.get("blocks") or [], issue)
+                outcome = await ctx.notifier.update(
+                    channel, ts, {"text": original.get("text") or "", "blocks": blocks}
                 )
+                if not isinstance(outcome, Posted):
+                    logger.warning(
+                        "could not redraw the digest line of issue %s: %s", issue.id, outcome
+                    )
+        except Exception:
+            logger.exception("redrawing a digest line failed")
+
+
+def _channel(body: dict[str, Any]) -> str:
+    container = body.get("container") or {}
+    channel = body.get("channel")
+    return str(
+        (channel.get("id") if isinstance(channel, dict) else channel)
+        or container.get("channel_id")
+        or ""
+    )
 
 
 def _operation(value: ActionValue) -> Callable[[Identity], Operation]:

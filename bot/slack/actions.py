@@ -5,8 +5,13 @@ never renamed, and a value written by an old card must decode (or fail with `Act
 after any upgrade. Changing the value layout means a new version number, with the old decoder kept.
 
 Value format, version 1: `1|<issue_id>|<op>|<arg>`, at most 75 characters. Slack accepts option
-values up to 150 and button values up to 2000 (LIMITS.md §3 and §4), but older Slack docs and the
-Node SDK still say 75 for options, so 75 is the conservative bound for every value.
+values up to 150 and button values up to 2000 (Slack docs: Block Kit reference, button and option
+objects), but older Slack docs and the Node SDK still say 75 for options, so 75 is the
+conservative bound for every value.
+
+Cards only ever wrote Sentry's numeric issue ids into values and block_ids, so everything an old
+card holds still decodes; what comes out is an `IssueId`, so a value or block_id naming `.`, `..`,
+nothing or a 40-digit issue never gets past the decoder.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Final
+
+from bot.sentry.ids import InvalidId, IssueId
 
 ISSUE_RESOLVE: Final = "issue.resolve"
 ISSUE_IGNORE: Final = "issue.ignore"
@@ -57,7 +64,7 @@ IGNORE_ARGS: Final = (
     IGNORE_USERS,
     IGNORE_FOREVER,
 )
-# Sentry's `statusDetails.ignoreDuration` is in minutes (reference/sentry/CONTRACT.md §6.6).
+# Sentry's `statusDetails.ignoreDuration` is in minutes (Sentry API docs: "Update an Issue").
 IGNORE_DURATION_MINUTES: Final = {
     IGNORE_30M: 30,
     IGNORE_2H: 120,
@@ -70,10 +77,9 @@ ASSIGN_NONE: Final = "none"
 
 VALUE_VERSION: Final = "1"
 VALUE_MAX_LENGTH: Final = 75
-BLOCK_ID_MAX_LENGTH: Final = 255  # LIMITS.md §2: block_id is at most 255 characters
+BLOCK_ID_MAX_LENGTH: Final = 255  # Slack docs: Block Kit blocks, block_id is at most 255 characters
 
 _SEPARATOR = "|"
-# Sentry ids are numeric strings; letters, `_` and `-` are allowed to stay neutral about hosts.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _ACTOR = re.compile(r"(user|team):[A-Za-z0-9_-]{1,40}")
 
@@ -94,21 +100,23 @@ def _valid_arg(op: str, arg: str) -> bool:
     return False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class ActionValue:
     """What one control does to one issue: `op` (resolve, ignore, …) with its `arg` (`2h`, …).
 
-    Construction validates, so an `ActionValue` in hand always encodes; `arg` for assignment is
-    `me`, `none`, or a Sentry actor `user:<id>` / `team:<id>` as `assignedTo` takes it.
+    Construction validates, so an `ActionValue` in hand always encodes and its `issue_id` is an
+    `IssueId` (a `str` given is parsed into one); `arg` for assignment is `me`, `none`, or a
+    Sentry actor `user:<id>` / `team:<id>` as `assignedTo` takes it.
     """
 
-    issue_id: str
+    issue_id: IssueId
     op: str
-    arg: str = ""
+    arg: str
 
-    def __post_init__(self) -> None:
-        if not _TOKEN.fullmatch(self.issue_id):
-            raise ActionValueError(f"invalid issue id: {self.issue_id!r}")
+    def __init__(self, issue_id: str, op: str, arg: str = "") -> None:
+        object.__setattr__(self, "issue_id", _issue_id(issue_id))
+        object.__setattr__(self, "op", op)
+        object.__setattr__(self, "arg", arg)
         if not _valid_arg(self.op, self.arg):
             raise ActionValueError(f"invalid op/arg: {self.op!r} {self.arg!r}")
         if len(self.encode()) > VALUE_MAX_LENGTH:
@@ -132,24 +140,35 @@ class ActionValue:
         return cls(issue_id=issue_id, op=op, arg=arg)
 
 
+def _issue_id(value: object) -> IssueId:
+    """The value as an `IssueId`, or `ActionValueError` (whitespace is not tolerated here)."""
+    if not isinstance(value, str) or value != value.strip():
+        raise ActionValueError("invalid issue id")
+    try:
+        return IssueId(value)
+    except InvalidId as exc:
+        raise ActionValueError(str(exc)) from None
+
+
 def block_id(issue_id: str, part: str, revision: str) -> str:
     """`issue:<id>:<part>:<revision>`, unique in a card and new for each rendered state.
 
-    Slack asks for a new block_id whenever a message is updated (LIMITS.md §2), and a
-    `block_suggestion` payload may carry only the block_id, not the message
-    (reference/slack/PAYLOADS.md (c)), so the issue id travels in it; see `issue_id_from_block_id`.
+    Slack asks for a new block_id whenever a message is updated (Slack docs: chat.update), and a
+    `block_suggestion` payload may carry only the block_id, not the message (Slack docs:
+    block_suggestion payload), so the issue id travels in it; see `issue_id_from_block_id`.
     """
-    for token in (issue_id, part, revision):
+    _issue_id(issue_id)
+    for token in (part, revision):
         if not _TOKEN.fullmatch(token):
             raise ActionValueError(f"invalid block_id component: {token!r}")
     return f"issue:{issue_id}:{part}:{revision}"
 
 
-def issue_id_from_block_id(value: object) -> str:
+def issue_id_from_block_id(value: object) -> IssueId:
     """The issue id in a block_id written by `block_id`; `ActionValueError` for anything else."""
     if not isinstance(value, str) or len(value) > BLOCK_ID_MAX_LENGTH:
         raise ActionValueError("not a card block_id")
     parts = value.split(":")
-    if len(parts) != 4 or parts[0] != "issue" or not _TOKEN.fullmatch(parts[1]):
+    if len(parts) != 4 or parts[0] != "issue":
         raise ActionValueError("not a card block_id")
-    return parts[1]
+    return _issue_id(parts[1])

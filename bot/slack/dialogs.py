@@ -1,15 +1,21 @@
-"""Modals the card opens: "ignore until N more events / users" asks for N (pure builders).
+"""Modals and what they carry: "ignore until N more events / users" asks for N (pure builders),
+and the private_metadata codecs of every dialog the app opens.
 
-View limits: title, submit and close ≤ 24 characters, private_metadata ≤ 3000
-(LIMITS.md §4, slack_sdk `View`).
+View limits: title, submit and close ≤ 24 characters, private_metadata ≤ 3000 (Slack docs: view
+objects; slack_sdk `View`). A view_submission comes back with the private_metadata the app wrote,
+but a dialog opened by another version of the app (or a forged one) may hold anything, so each
+codec's `decode` reads any value into typed fields (the issue an `IssueId`) or raises
+`DialogMetadataError`, and nothing else.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
+from bot.sentry.ids import InvalidId, IssueId
 from bot.slack.escape import plain
 
 IGNORE_COUNT_CALLBACK: Final = "issue.ignore.count"
@@ -18,7 +24,8 @@ COUNT_ACTION: Final = "count"
 WINDOW_BLOCK: Final = "ignore_window"
 WINDOW_ACTION: Final = "window"
 MAX_COUNT: Final = 1_000_000
-# Sentry's ignoreWindow / ignoreUserWindow are minutes, at most 10080 (CONTRACT.md §6.6).
+# Sentry's ignoreWindow / ignoreUserWindow are minutes, at most 10080 (Sentry API docs: "Update an
+# Issue").
 WINDOWS: Final = {
     "": "No time limit",
     "60": "Within 1 hour",
@@ -27,12 +34,56 @@ WINDOWS: Final = {
 }
 
 
+PRIVATE_METADATA_MAX: Final = 3000
+# Slack ids (`C…`, `G…`, `D…`; `U…`, `W…`) and message timestamps (`1700000000.000100`).
+_SLACK_ID = re.compile(r"[A-Z0-9]{1,40}")
+_MESSAGE_TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")
+
+IgnoreCountMode = Literal["events", "users"]
+
+
+class DialogMetadataError(ValueError):
+    """A view's private_metadata that this version of the app did not write."""
+
+
+def _metadata(text: object) -> dict[str, Any]:
+    if not isinstance(text, str) or not text or len(text) > PRIVATE_METADATA_MAX:
+        raise DialogMetadataError("no readable private_metadata")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise DialogMetadataError("private_metadata is not JSON") from None
+    if not isinstance(data, dict):
+        raise DialogMetadataError("private_metadata is not an object")
+    return data
+
+
+def _issue(data: dict[str, Any]) -> IssueId:
+    value = data.get("i")
+    if not isinstance(value, str) or value != value.strip():
+        raise DialogMetadataError("private_metadata names no issue")
+    try:
+        return IssueId(value)
+    except InvalidId as exc:
+        raise DialogMetadataError(str(exc)) from None
+
+
+def _text(data: dict[str, Any], key: str, pattern: re.Pattern[str] | None = None) -> str:
+    """An optional string field; empty when absent, refused when of another type or shape."""
+    value = data.get(key, "")
+    if not isinstance(value, str) or len(value) > 200:
+        raise DialogMetadataError(f"private_metadata field {key!r} is not text")
+    if value and pattern is not None and not pattern.fullmatch(value):
+        raise DialogMetadataError(f"private_metadata field {key!r} is malformed")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class IgnoreCountRequest:
     """What the dialog is about, carried in the view's private_metadata."""
 
-    issue_id: str
-    mode: str  # "events" or "users"
+    issue_id: IssueId
+    mode: IgnoreCountMode
     channel: str
     message_ts: str
 
@@ -43,14 +94,51 @@ class IgnoreCountRequest:
         )
 
     @classmethod
-    def decode(cls, text: str) -> IgnoreCountRequest:
-        data = json.loads(text)
-        mode = str(data["m"])
-        if mode not in ("events", "users"):
-            raise ValueError(f"unknown mode {mode!r}")
-        return cls(
-            issue_id=str(data["i"]), mode=mode, channel=str(data["c"]), message_ts=str(data["t"])
+    def decode(cls, text: object) -> IgnoreCountRequest:
+        data = _metadata(text)
+        mode = data.get("m")
+        if mode == "events" or mode == "users":
+            return cls(
+                issue_id=_issue(data),
+                mode=mode,
+                channel=_text(data, "c", _SLACK_ID),
+                message_ts=_text(data, "t", _MESSAGE_TS),
+            )
+        raise DialogMetadataError("private_metadata names no ignore mode")
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteRequest:
+    """What the delete dialog is about: the issue, and where to answer after submission."""
+
+    issue_id: IssueId
+    short_id: str
+    channel: str
+
+    def encode(self) -> str:
+        return json.dumps(
+            {"i": self.issue_id, "s": self.short_id, "c": self.channel}, separators=(",", ":")
         )
+
+    @classmethod
+    def decode(cls, text: object) -> DeleteRequest:
+        data = _metadata(text)
+        return cls(
+            issue_id=_issue(data),
+            short_id=_text(data, "s"),
+            channel=_text(data, "c", _SLACK_ID),
+        )
+
+
+def notice_view(text: str, *, title: str = "Sentry") -> dict[str, Any]:
+    """A modal that only says `text` (what a submission is answered with when it cannot be
+    acted on); `response_action: update` replaces the dialog with it."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": plain(title, 24)},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "plain_text", "text": plain(text, 3000)}}],
+    }
 
 
 def build_ignore_count_modal(request: IgnoreCountRequest) -> dict[str, Any]:
@@ -103,23 +191,29 @@ def build_ignore_count_modal(request: IgnoreCountRequest) -> dict[str, Any]:
     }
 
 
-def read_ignore_count(state: dict[str, Any]) -> tuple[int | None, int, str | None]:
-    """(count, window minutes (0 = none), error) from a view_submission's state values."""
-    values = state.get("values") or {}
-    raw = ((values.get(COUNT_BLOCK) or {}).get(COUNT_ACTION) or {}).get("value")
-    window_option = ((values.get(WINDOW_BLOCK) or {}).get(WINDOW_ACTION) or {}).get(
-        "selected_option"
-    ) or {}
-    try:
-        window = int(window_option.get("value") or 0)
-    except ValueError:
-        window = 0
-    if window not in (0, 60, 1440, 10080):
-        window = 0
-    try:
-        count = int(str(raw).strip())
-    except (TypeError, ValueError):
+def _field(data: object, *path: str) -> object:
+    """`data[path[0]][path[1]]…`, or None where any step is missing or not an object."""
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def read_ignore_count(state: object) -> tuple[int | None, int, str | None]:
+    """(count, window minutes (0 = none), error) from a view_submission's state, whatever its
+    shape: anything unreadable is an error for the count field, or no window."""
+    raw = _field(state, "values", COUNT_BLOCK, COUNT_ACTION, "value")
+    window_value = _field(state, "values", WINDOW_BLOCK, WINDOW_ACTION, "selected_option", "value")
+    window = (
+        int(window_value)
+        if isinstance(window_value, str) and window_value in ("60", "1440", "10080")
+        else 0
+    )
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
         return None, window, "Enter a whole number, like 100."
+    count = int(text)
     if not 1 <= count <= MAX_COUNT:
         return None, window, f"Enter a number from 1 to {MAX_COUNT:,}."
     return count, window, None

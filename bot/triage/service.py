@@ -17,6 +17,7 @@ from datetime import datetime
 from bot.metrics import Metrics
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryBadRequest, SentryError
+from bot.sentry.ids import IssueId
 from bot.sentry.models import Issue
 from bot.slack.card import LastAction
 from bot.store.actions import ActionLog
@@ -102,12 +103,16 @@ class TriageService:
         *,
         slack_user: str,
         slack_team: str,
-        issue_ids: Sequence[str],
+        issue_ids: Sequence[IssueId],
         operation: Callable[[Identity], Operation],
         source: str,
         request_key: str | None = None,
     ) -> TriageResult:
-        """Apply one operation to one or several issues for this Slack user."""
+        """Apply one operation to one or several issues for this Slack user.
+
+        The ids are `IssueId`s, parsed where they entered (a card value, dialog metadata, a
+        Sentry answer), so none can turn `PUT …/issues/{id}/` into another endpoint.
+        """
         now = self._clock()
         if request_key is not None and not await self._log.claim(
             request_key, at=now, slack_user=slack_user, action="pending"
@@ -187,7 +192,7 @@ class TriageService:
         *,
         slack_user: str,
         slack_team: str,
-        issue_id: str,
+        issue_id: IssueId,
         source: str,
         request_key: str | None = None,
     ) -> TriageResult:

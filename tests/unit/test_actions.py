@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from bot.sentry.ids import IssueId
 from bot.slack import actions
 from bot.slack.actions import (
     ActionValue,
@@ -43,7 +44,7 @@ def test_encoded_values_are_the_published_format() -> None:
 
 @pytest.mark.parametrize(("op", "arg"), VALID_PAIRS)
 def test_round_trip_for_every_op(op: str, arg: str) -> None:
-    for issue_id in ["1", "4506842918", "9" * 19, "abc-DEF_1"]:
+    for issue_id in ["1", "4506842918", str(2**63 - 1)]:
         value = ActionValue(issue_id, op, arg)
         encoded = value.encode()
         assert len(encoded) <= actions.VALUE_MAX_LENGTH
@@ -56,16 +57,23 @@ def test_round_trip_over_id_lengths() -> None:
         try:
             value = ActionValue(issue_id, op, arg)
         except ActionValueError:
-            # Only refused when the encoding would pass the 75-character bound.
-            assert len(f"1|{issue_id}|{op}|{arg}") > actions.VALUE_MAX_LENGTH
+            # Only refused when the id does not fit Sentry's 64-bit issue ids.
+            assert int(issue_id) > 2**63 - 1
             continue
+        assert len(value.encode()) <= actions.VALUE_MAX_LENGTH
         assert ActionValue.decode(value.encode()) == value
 
 
-def test_long_actor_ids_fit_or_are_refused() -> None:
-    ActionValue("4506842918", "assign", "user:" + "1" * 40)
-    with pytest.raises(ActionValueError, match="longer than 75"):
-        ActionValue("1" * 40, "assign", "team:" + "1" * 40)
+def test_the_longest_ids_still_fit_a_value() -> None:
+    value = ActionValue(str(2**63 - 1), "assign", "team:" + "1" * 40)
+    assert len(value.encode()) <= actions.VALUE_MAX_LENGTH
+    assert ActionValue.decode(value.encode()) == value
+
+
+def test_issue_ids_are_typed() -> None:
+    value = ActionValue.decode("1|4506842918|resolve|now")
+    assert isinstance(value.issue_id, IssueId)
+    assert isinstance(ActionValue("7", "unresolve").issue_id, IssueId)
 
 
 @pytest.mark.parametrize(
@@ -90,6 +98,14 @@ def test_long_actor_ids_fit_or_are_refused() -> None:
         "1|1|assign|bob:1",
         "1|1|assign|user:1:2",
         "1|1/2|resolve|now",
+        "1|.|resolve|now",
+        "1|..|resolve|now",
+        "1|0|resolve|now",
+        "1|00|resolve|now",
+        "1|abc-DEF_1|resolve|now",
+        "1|" + "1" * 40 + "|resolve|now",
+        "1|9223372036854775808|resolve|now",
+        "1| 7|resolve|now",
         "1|\u0661|resolve|now",
         "1|" + "1" * 80 + "|resolve|now",
         "<!channel>",
@@ -113,7 +129,18 @@ def test_action_value_error_is_a_value_error() -> None:
 def test_block_id_carries_the_issue_id() -> None:
     assert block_id("42", "controls", "abc123") == "issue:42:controls:abc123"
     assert issue_id_from_block_id("issue:42:controls:abc123") == "42"
-    for bad in ["", "issue:42", "storm:x:1", "issue::a:b", "issue:4 2:a:b", None]:
+    assert isinstance(issue_id_from_block_id("issue:42:controls:abc123"), IssueId)
+    for bad in [
+        "",
+        "issue:42",
+        "storm:x:1",
+        "issue::a:b",
+        "issue:4 2:a:b",
+        "issue:.:a:b",
+        "issue:..:a:b",
+        "issue:" + "1" * 40 + ":a:b",
+        None,
+    ]:
         with pytest.raises(ActionValueError):
             issue_id_from_block_id(bad)
     with pytest.raises(ActionValueError):

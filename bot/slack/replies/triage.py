@@ -7,13 +7,14 @@ characters, LIMITS.md §4) carries what the submission needs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from bot.sentry.ids import IssueId
 from bot.sentry.models import Issue
 from bot.slack.card import SHORT_ID_MAX, TITLE_MAX, status_words
+from bot.slack.dialogs import DeleteRequest
 from bot.slack.escape import link, mrkdwn, one_line
 from bot.slack.replies.common import JSON, context, finish, line_sections, section
 from bot.slack.reply_actions import DELETE_CONFIRM_CALLBACK
@@ -74,31 +75,9 @@ def build_triage_reply(
     return finish(text, blocks)
 
 
-@dataclass(frozen=True, slots=True)
-class DeleteRequest:
-    """What the delete dialog is about: the issue, and where to answer after submission."""
-
-    issue_id: str
-    short_id: str
-    channel: str
-
-    def encode(self) -> str:
-        return json.dumps(
-            {"i": self.issue_id, "s": self.short_id, "c": self.channel}, separators=(",", ":")
-        )
-
-    @classmethod
-    def decode(cls, text: str) -> DeleteRequest:
-        data = json.loads(text)
-        issue_id = str(data["i"])
-        if not issue_id.isdigit():
-            raise ValueError("not an issue id")
-        return cls(issue_id=issue_id, short_id=str(data["s"]), channel=str(data["c"]))
-
-
 def build_delete_modal(issue: Issue, channel: str) -> JSON:
     """The confirmation dialog naming the issue (short ID, title, project, events)."""
-    request = DeleteRequest(issue_id=issue.id, short_id=issue.short_id, channel=channel)
+    request = DeleteRequest(issue_id=IssueId(issue.id), short_id=issue.short_id, channel=channel)
     title = mrkdwn(one_line(issue.title) or "(no title)", TITLE_MAX)
     short_id = mrkdwn(one_line(issue.short_id) or issue.id, SHORT_ID_MAX)
     project = mrkdwn(one_line(issue.project.slug), 100)
