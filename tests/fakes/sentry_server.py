@@ -195,6 +195,8 @@ class FakeSentry(SentryOrgState):
         super().__init__(org=org, clock=clock)
         self.token = token
         self.scopes = set(scopes)
+        # False: like a region host that does not serve the API root (404).
+        self.serves_api_root = True
         self.latency = 0.0
         self.violations: list[str] = []
         self._requests: list[RecordedRequest] = []
@@ -433,6 +435,11 @@ class FakeSentry(SentryOrgState):
             return Reply(401, {"detail": "Authentication credentials were not provided."})
         if auth != f"Bearer {self.token}":
             return Reply(401, {"detail": "Invalid token"})
+        if record.path == "/api/0/" and self.serves_api_root and record.method == "GET":
+            # The API root lists the token's scopes (CONTRACT.md §6.18, `IndexEndpoint`).
+            with self._cond:
+                scopes = sorted(self.scopes)
+            return Reply(200, {"version": "0", "auth": {"scopes": scopes}, "user": None})
         path_matched = False
         for route in ROUTES:
             match = route.pattern.match(record.path)
