@@ -108,6 +108,7 @@ class CredentialWatch:
         cleared: str,
         first_delay: float = FIRST_RECHECK_SECONDS,
         max_delay: float = MAX_RECHECK_SECONDS,
+        min_interval: float | None = None,
     ) -> None:
         self.subject = subject
         self._check = check
@@ -115,6 +116,7 @@ class CredentialWatch:
         self._cleared = cleared
         self._first_delay = first_delay
         self._max_delay = max_delay
+        self._min_interval = first_delay if min_interval is None else min_interval
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._last_check = 0.0
@@ -175,8 +177,8 @@ class CredentialWatch:
                 await self._wake.wait()
                 # A burst of refusals right after a good check is one event, not many.
                 since = time.monotonic() - self._last_check
-                if since < self._first_delay:
-                    await asyncio.sleep(self._first_delay - since)
+                if since < self._min_interval:
+                    await asyncio.sleep(self._min_interval - since)
             else:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), delay)
