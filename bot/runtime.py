@@ -474,12 +474,13 @@ class Runtime:
                 await self.routes.sync_file_routes(self.config.routes, now=utc_now())
                 await self.digest_store.sync_file_digests(self.config.digests, now=utc_now())
         except Exception as exc:
-            reason = " ".join(str(exc).split())[:200]
+            cause = getattr(exc, "orig", None) or exc  # the driver's own message
+            reason = " ".join(str(cause).split())[:200]
             password = self.engine.url.password
             if password:
                 reason = reason.replace(str(password), "**********")
             raise StartupError(
-                f"DATABASE_URL: cannot open the database ({type(exc).__name__}: {reason}); "
+                f"DATABASE_URL: cannot open the database ({type(cause).__name__}: {reason}); "
                 "check the URL, that the server runs and accepts these credentials"
             ) from exc
 

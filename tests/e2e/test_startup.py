@@ -261,3 +261,15 @@ def test_an_alias_bomb_is_refused_before_anything_is_expanded(make_bot: BotFacto
     assert bot.lines == [
         "configuration error: bot.yml:1: YAML anchors (&name) are not allowed in this file"
     ]
+
+
+def test_an_unreachable_database_is_one_line_naming_database_url(make_bot: BotFactory) -> None:
+    bot = make_bot(DATABASE_URL="postgresql+psycopg://bot:hunter2@127.0.0.1:1/bot")
+    assert run_to_exit(bot) == 1
+    assert len(bot.lines) == 1
+    assert (
+        "ERROR bot.runtime: DATABASE_URL: cannot open the database (OperationalError"
+        in (bot.lines[0])
+    )
+    assert "hunter2" not in bot.log()
+    assert "Traceback" not in bot.log()
