@@ -233,7 +233,7 @@ SCOPE_NEEDS: Final = (
     ScopeNeed(
         "member:read",
         frozenset({"member:read", "member:write", "member:admin"}),
-        "matching Slack users to Sentry members, which every triage action needs",
+        "triage by people in Slack (each is matched to a Sentry member by e-mail)",
     ),
 )
 

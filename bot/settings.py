@@ -128,6 +128,9 @@ def http_base_url(value: str, *, allow_http: bool, http_hint: str) -> str:
         text = f"https://{text}"
     try:
         parts = urlsplit(text)
+    except ValueError as exc:  # an unclosed [IPv6 literal
+        raise ValueError("is not a URL like https://sentry.example.com[:port][/path]") from exc
+    try:
         port = parts.port
     except ValueError as exc:
         raise ValueError("has a port that is not a number from 1 to 65535") from exc
@@ -277,7 +280,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
     config_path = _config_path(env, cwd, problems)
 
     bind_host = env.get("HOST", "").strip() or "0.0.0.0"  # noqa: S104 - reachable in containers
-    if not _valid_host(bind_host.strip("[]")):
+    if not _valid_host(bind_host.strip("[]").lower()):
         problems.append(f"HOST: {_shown(bind_host)} is not an address to listen on")
         bind_host = "0.0.0.0"  # noqa: S104
     poll = _int_setting(env, "POLL_INTERVAL_SECONDS", 60, 1, 86_400, problems)

@@ -113,8 +113,8 @@ def test_missing_optional_scopes_are_warnings_naming_what_they_disable(
             "warnings": [
                 "SENTRY_TOKEN lacks the event:admin scope, so /sentry delete will not work: "
                 "grant it in the integration's permissions (Settings → Developer Settings)",
-                "SENTRY_TOKEN lacks the member:read scope, so matching Slack users to Sentry "
-                "members, which every triage action needs will not work: grant it in the "
+                "SENTRY_TOKEN lacks the member:read scope, so triage by people in Slack (each "
+                "is matched to a Sentry member by e-mail) will not work: grant it in the "
                 "integration's permissions (Settings → Developer Settings)",
             ],
         }
