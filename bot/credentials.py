@@ -20,6 +20,7 @@ one sentence that names the variable and the fix.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -186,6 +187,20 @@ class SlackAnswerWatch(AsyncRetryHandler):
             code = None if body.get("ok") else body.get("error")
             self._on_answer(method, code if isinstance(code, str) else None)
         return False
+
+
+class RefusedAppTokenNoise(logging.Filter):
+    """Drops slack_sdk's own log records of Slack refusing the app-level token (an error, often
+    with a traceback, on each reconnect attempt): the bot reports the refusal once itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, SlackApiError) and _slack_error(exc) in SLACK_APP_TOKEN_ERRORS:
+            return False
+        message = record.getMessage()
+        return "apps.connections.open" not in message or not any(
+            f"'{code}'" in message for code in SLACK_APP_TOKEN_ERRORS
+        )
 
 
 # -- Sentry -----------------------------------------------------------------------------------

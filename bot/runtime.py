@@ -36,6 +36,7 @@ from bot.alerts.poller import Poller
 from bot.config_file import BotConfig
 from bot.credentials import (
     SLACK_AUTH_ERRORS,
+    RefusedAppTokenNoise,
     SlackAnswerWatch,
     Verdict,
     check_sentry_token,
@@ -494,6 +495,7 @@ class Runtime:
             self.socket = AsyncSocketModeHandler(
                 self.bolt, app_token=self.settings.slack_app_token.reveal()
             )
+            self.socket.client.logger.addFilter(RefusedAppTokenNoise())
             # Connected in the background: an unreachable Slack must not keep the health
             # endpoint, polling or a SIGTERM waiting.
             self._socket_task = asyncio.create_task(self._connect_socket(self.socket))

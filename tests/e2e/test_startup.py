@@ -273,3 +273,24 @@ def test_an_unreachable_database_is_one_line_naming_database_url(make_bot: BotFa
     )
     assert "hunter2" not in bot.log()
     assert "Traceback" not in bot.log()
+
+
+def test_an_app_token_refused_on_a_reconnect_stops_the_retry_loop(
+    make_bot: BotFactory, slack: FakeSlack
+) -> None:
+    with make_bot(socket_mode=True) as bot:
+        bot.wait_ready()
+        slack.wait_connected()
+        slack.set_token_state("token_revoked", token=TOKENS["SLACK_APP_TOKEN"])
+        slack.disconnect()
+        bot.wait_for_log(r"Slack refused SLACK_APP_TOKEN \(token_revoked\)")
+        assert readyz(bot)[0] == 503
+        opened = len(slack.calls("apps.connections.open"))
+        # Asked again with backoff by the bot, not every few seconds by slack_sdk.
+        slack.wait_for(lambda: len(slack.calls("apps.connections.open")) >= opened + 2, 15)
+        assert len(lines_with(bot, "Slack refused SLACK_APP_TOKEN")) == 1
+        assert bot.log().count("Traceback") == 0
+        slack.set_token_state("ok", token=TOKENS["SLACK_APP_TOKEN"])
+        bot.wait_for_log("Slack accepts SLACK_APP_TOKEN", timeout=20)
+        slack.wait_connected()
+        assert readyz(bot)[0] == 200
