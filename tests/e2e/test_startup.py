@@ -4,6 +4,7 @@ without routes says how to add one, and every configuration problem shows in one
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from tests.e2e.conftest import CHANNEL, BotFactory, wait_polls
 from tests.e2e.harness import TOKENS, BotProcess
 from tests.fakes.sentry_server import DEFAULT_SCOPES, FakeSentry
+from tests.fakes.slack_requests import form_body, post_to_bot, sign, slash_command
 from tests.fakes.slack_server import FakeSlack
 
 pytestmark = pytest.mark.e2e
@@ -156,6 +158,32 @@ def test_no_routes_is_a_warning_saying_how_to_add_one(make_bot: BotFactory) -> N
         assert "/sentry subscribe" in body["warnings"][0]
         assert "bot.example.yml" in body["warnings"][0]
         assert len(lines_with(bot, "no routes yet")) == 1
+
+
+def test_the_no_routes_warning_clears_once_a_route_is_added_from_slack(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    sentry.add_member("ada@acme.test", name="Ada Admin", role="admin")
+    slack.add_user("U0ADA", "ada@acme.test", "ada")
+    with make_bot(config="") as bot:
+        bot.wait_ready()
+        assert readyz(bot)[1]["warnings"][0].startswith("no routes yet")
+        url = slack.new_response_url(channel=CHANNEL, user="U0ADA")
+        body = form_body(
+            slash_command("subscribe web", user_id="U0ADA", channel_id=CHANNEL, response_url=url)
+        )
+        reply = post_to_bot(
+            f"{bot.url}/slack/events",
+            body,
+            sign(body, TOKENS["SLACK_SIGNING_SECRET"], int(time.time())),
+        )
+        assert reply.status == 200
+        bot.wait_for_log("routes: 1, polling Sentry for them")
+        assert readyz(bot) == (200, {"status": "ready", "problems": [], "warnings": []})
+        issue = sentry.create_issue("web", "The first card")
+        slack.wait_for(
+            lambda: any(issue["id"] in str(m.metadata) for m in slack.messages(CHANNEL)), 15
+        )
 
 
 def test_a_sentry_token_revoked_later_marks_not_ready_until_it_works_again(
