@@ -93,6 +93,7 @@ class Runtime:
         self.settings = settings
         self.config = config
         self.metrics = Metrics()
+        self._started = False  # read by `_readiness_changed`
         self.readiness = Readiness(on_change=self._readiness_changed)
         self.engine = create_engine(settings.database_url)
         self.routes = RouteStore(self.engine)
@@ -253,12 +254,10 @@ class Runtime:
         self._socket_checked = asyncio.Event()
         self._socket_verdict: Verdict | None = None
         self._socket_refused = asyncio.Event()
-        self._socket_wake = asyncio.Event()
         if settings.socket_mode:
             self.readiness.update(
                 SOCKET_MODE_SUBJECT, "checking SLACK_APP_TOKEN with Slack", quiet=True
             )
-        self._started = False
         self._had_routes = True
         self.socket_connected = False
         self.socket_problem: str | None = None
@@ -376,9 +375,7 @@ class Runtime:
             self._socket_checked.set()
             if verdict.socket_url is None:
                 self._socket_down(verdict)
-                self._socket_wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._socket_wake.wait(), delay)
+                await asyncio.sleep(delay)
                 delay = min(delay * 2, SOCKET_RETRY_MAX_SECONDS)
                 continue
             self.readiness.update(
