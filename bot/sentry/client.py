@@ -575,7 +575,7 @@ class SentryClient:
 
     async def get_organization(self) -> str:
         """The organization's name: the cheapest call proving the token may read it
-        (`GET /organizations/{org}/`, scope org:read; CONTRACT.md §6)."""
+        (`GET /organizations/{org}/`, scope org:read; Sentry `api/bases/organization.py`)."""
         response = await self._request(
             "GET", self._org_path(""), scope=SCOPE_ORG_READ, resource=f"organization {self.org}"
         )

@@ -436,7 +436,7 @@ class FakeSentry(SentryOrgState):
         if auth != f"Bearer {self.token}":
             return Reply(401, {"detail": "Invalid token"})
         if record.path == "/api/0/" and self.serves_api_root and record.method == "GET":
-            # The API root lists the token's scopes (CONTRACT.md §6.18, `IndexEndpoint`).
+            # The API root lists the token's scopes (Sentry `api/endpoints/index.py`).
             with self._cond:
                 scopes = sorted(self.scopes)
             return Reply(200, {"version": "0", "auth": {"scopes": scopes}, "user": None})
