@@ -580,6 +580,32 @@ class SentryClient:
         params: Params = [("query", query), ("sort", sort), ("limit", str(limit))]
         return params + _optional(statsPeriod=stats_period, cursor=cursor)
 
+    # -- credentials ----------------------------------------------------------------------
+
+    async def get_organization(self) -> str:
+        """The organization's name: the cheapest call proving the token may read it
+        (`GET /organizations/{org}/`, scope org:read; Sentry `api/bases/organization.py`)."""
+        response = await self._request(
+            "GET", self._org_path(""), scope=SCOPE_ORG_READ, resource=f"organization {self.org}"
+        )
+        name = self._object(response).get("name")
+        return name if isinstance(name, str) else self.org
+
+    async def token_scopes(self) -> frozenset[str] | None:
+        """The scopes Sentry grants this token, from the API root `GET /api/0/` (`auth.scopes`,
+        Sentry `api/endpoints/index.py`); None when the host does not say (region hosts may
+        not serve the root, and a session without a token has `auth: null`)."""
+        try:
+            response = await self._request("GET", "/", scope=SCOPE_ORG_READ)
+            body = self._object(response)
+        except SentryError:
+            return None
+        auth = body.get("auth")
+        scopes = auth.get("scopes") if isinstance(auth, Mapping) else None
+        if not isinstance(scopes, list):
+            return None
+        return frozenset(s for s in scopes if isinstance(s, str) and len(s) <= 64)
+
 
 def _seg(value: str) -> str:
     """One URL path segment; versions and short ids may hold `/`, `+` or spaces."""

@@ -199,6 +199,8 @@ class FakeSentry(SentryOrgState):
         # Slugs of projects the token cannot see: filtering by their ids answers 403.
         self.hidden_projects: set[str] = set()
         self.known_environments: set[str] = set()
+        # False: like a region host that does not serve the API root (404).
+        self.serves_api_root = True
         self.latency = 0.0
         self.violations: list[str] = []
         self._requests: list[RecordedRequest] = []
@@ -435,6 +437,11 @@ class FakeSentry(SentryOrgState):
         denied = self._authenticate(request.headers.get("Authorization"))
         if denied is not None:
             return denied
+        if record.path == "/api/0/" and self.serves_api_root and record.method == "GET":
+            # The API root lists the token's scopes (Sentry `api/endpoints/index.py`).
+            with self._cond:
+                scopes = sorted(self.scopes)
+            return Reply(200, {"version": "0", "auth": {"scopes": scopes}, "user": None})
         path_matched = False
         for route in ROUTES:
             match = route.pattern.match(record.path)
