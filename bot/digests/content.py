@@ -104,7 +104,7 @@ async def gather_digest(
         for r in releases_page.items
         if r.date_created is not None and start <= r.date_created < end and _in_projects(r, wanted)
     )
-    known_ids = {
+    known_ids: dict[str, str] = {
         i.project.slug: i.project.id for i in (*new_page.items, *active_page.items) if i.project.id
     }
     project_ids = [known_ids[p] for p in wanted if p in known_ids] if wanted else []
