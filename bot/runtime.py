@@ -38,7 +38,7 @@ from bot.digests.scheduler import DigestScheduler
 from bot.digests.service import DigestService
 from bot.handlers import HandlerContext, register
 from bot.metrics import Metrics
-from bot.sentry.client import SentryClient
+from bot.sentry.client import SentryClient, time_limits
 from bot.settings import Settings
 from bot.slack.notifier import SlackNotifier
 from bot.store.actions import ActionLog
@@ -89,6 +89,7 @@ class Runtime:
             base_url=settings.sentry_base_url,
             token=settings.sentry_token,
             org=settings.sentry_org,
+            **time_limits(settings.poll_interval_seconds),
         )
         token = settings.slack_bot_token.reveal()
         self.slack = AsyncWebClient(

@@ -36,7 +36,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -100,6 +100,23 @@ DEFAULT_DEADLINE_SECONDS = 15.0
 DEFAULT_CALL_BUDGET_SECONDS = 30.0
 
 PathPart = IssueId | ShortId | Slug | ReleaseVersion
+
+
+class TimeLimits(TypedDict):
+    deadline: float
+    call_budget: float
+
+
+def time_limits(poll_interval: float) -> TimeLimits:
+    """`deadline` and `call_budget` for a client polled every `poll_interval` seconds: no call
+    takes more than one interval (but at least 5 s, so a busy Sentry is not cut off)."""
+    room = max(float(poll_interval), 5.0)
+    return TimeLimits(
+        deadline=min(DEFAULT_DEADLINE_SECONDS, room),
+        call_budget=min(DEFAULT_CALL_BUDGET_SECONDS, room),
+    )
+
+
 _CONNECT_PHASE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 

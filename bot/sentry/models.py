@@ -32,6 +32,9 @@ T = TypeVar("T")
 # character, an ASCII host (a `\\` is a `/` to browsers but not to `urlsplit`).
 _PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[!#-\[\]-~]*)?")
 _DIGITS = re.compile(r"[0-9]{1,19}")
+# What the card ledger stores of an issue's status and substatus (`cards.status`, `.substatus`).
+MAX_STATUS = 32
+MAX_SUBSTATUS = 40
 
 
 class UnreadableItem(ValueError):
@@ -267,8 +270,8 @@ class Issue:
             culprit=_str(data.get("culprit")),
             permalink=links.permalink(data.get("permalink"), issue_id),
             level=_word(data.get("level"), "error"),
-            status=_word(data.get("status"), "unresolved"),
-            substatus=_opt(data.get("substatus")),
+            status=bounds.text(data.get("status"), MAX_STATUS, "unresolved") or "unresolved",
+            substatus=bounds.optional_text(data.get("substatus"), MAX_SUBSTATUS),
             status_details=bounds.mapping(data.get("statusDetails")),
             project=ProjectRef.from_api(data.get("project"), owner=issue_id),
             count=_int(data.get("count")),
