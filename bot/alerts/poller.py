@@ -262,7 +262,7 @@ class Poller:
     def _count_sentry_health(self, report: CycleReport, before: tuple[int, int, int]) -> None:
         """What the Sentry client skipped or gave up on since `before`, into report and metrics."""
         health = self._sentry.health
-        report.skipped = health.skipped - before[0]
+        report.skipped = health.distinct_skipped_since(before[0])
         report.deadline_hits = health.deadline_hits - before[1]
         report.too_large = health.too_large - before[2]
         self._metrics.sentry_skipped.inc(max(health.skipped - self._health_counted[0], 0))

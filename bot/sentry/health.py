@@ -6,7 +6,7 @@ first time it is seen (by kind and key), then only counted.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from bot.sentry.models import UnreadableItem
@@ -27,12 +27,14 @@ class SentryHealth:
     last_deadline_at: float | None = None
     last_too_large: str | None = None
     _seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    _recent: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=REMEMBERED))
 
     def note_skip(self, item: UnreadableItem) -> bool:
         """Count a skipped object; True the first time this object is seen (log it then)."""
         self.skipped += 1
         self.last_skip = str(item)
         key = f"{item.kind}:{item.key}:{item.reason}"
+        self._recent.append((self.skipped, key))
         if key in self._seen:
             self._seen.move_to_end(key)
             return False
@@ -40,6 +42,11 @@ class SentryHealth:
         if len(self._seen) > REMEMBERED:
             self._seen.popitem(last=False)
         return True
+
+    def distinct_skipped_since(self, mark: int) -> int:
+        """How many different objects were skipped after `skipped` was `mark` (one bad issue
+        seen by several requests of a cycle counts once)."""
+        return len({key for seq, key in self._recent if seq > mark})
 
     def note_deadline(self, what: str, at: float) -> None:
         self.deadline_hits += 1
