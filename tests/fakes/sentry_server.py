@@ -324,7 +324,7 @@ class FakeSentry(SentryOrgState):
         self, count: int, *, interval: float = 1.0, path_contains: str | None = None
     ) -> None:
         """Send the answer of the next `count` matching requests one byte every `interval`
-        seconds (each read succeeds; only the whole answer is slow)."""
+        seconds, the first after `interval` (each read succeeds; only the whole is slow)."""
         self._add_fault(Fault("drip", count, path_contains, seconds=interval))
 
     def gzip_bomb_next(
@@ -478,13 +478,13 @@ class FakeSentry(SentryOrgState):
         await stream.prepare(request)
         assert self._stopping is not None
         for index in range(len(payload)):
+            await self._pause(fault.seconds)
             if self._stopping.is_set() or request.transport is None:
                 break
             try:
                 await stream.write(payload[index : index + 1])
             except (ConnectionError, RuntimeError):
                 break
-            await self._pause(fault.seconds)
         return stream
 
     async def _pause(self, seconds: float) -> None:
