@@ -598,7 +598,9 @@ class FakeSentry(SentryOrgState):
     # -- organization, projects ---------------------------------------------------------------
 
     def _op_get_org(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
-        return Reply(200, {"id": "1", "slug": self.org, "name": self.org.title()})
+        # `OrganizationSerializer` adds `links` (organizationUrl, regionUrl).
+        links = {"organizationUrl": self.web_url, "regionUrl": self.web_url}
+        return Reply(200, {"id": "1", "slug": self.org, "name": self.org.title(), "links": links})
 
     def _op_list_projects(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
         text = (record.param("query") or "").lower()

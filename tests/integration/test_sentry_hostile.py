@@ -369,3 +369,22 @@ def test_times_from_sentry_are_clamped() -> None:
     assert issue.last_seen == bounds.EARLIEST
     assert issue.first_seen.tzinfo == UTC
     assert datetime(2026, 1, 1, tzinfo=UTC) < bounds.LATEST
+
+
+async def test_the_organization_url_becomes_a_trusted_link_host(
+    sentry: FakeSentry, http: httpx.AsyncClient
+) -> None:
+    client = make_client(sentry, http)
+    template = issue_template(org="acme", web_url=sentry.url, project="web", issue_id=900_003)
+    on_org_host = "https://acme.example.org/issues/900003/"
+    sentry.raw_next(1, json.dumps(dict(template, permalink=on_org_host)))
+    assert (await client.get_issue("900003")).permalink != on_org_host
+
+    organization = await client.get_organization()
+    assert (organization.slug, organization.organization_url) == ("acme", sentry.url)
+    sentry.raw_next(
+        1, json.dumps({"slug": "acme", "links": {"organizationUrl": "https://acme.example.org"}})
+    )
+    await client.get_organization()
+    sentry.raw_next(1, json.dumps(dict(template, permalink=on_org_host)))
+    assert (await client.get_issue("900003")).permalink == on_org_host
