@@ -178,8 +178,8 @@ class SentryClient:
     # -- projects -------------------------------------------------------------------------
 
     async def get_organization(self) -> Organization:
-        """The organization (CONTRACT.md §6.1); remembers its `links.organizationUrl`, where
-        issue permalinks are trusted from then on."""
+        """The organization (Sentry `GET /api/0/organizations/{org}/`, `OrganizationSerializer`);
+        remembers its `links.organizationUrl`, where issue permalinks are trusted from then on."""
         response = await self._request("GET", self._org_path(""), scope=SCOPE_ORG_READ)
         organization = await self._one(response, Organization.from_api)
         self.organization_url = organization.organization_url
