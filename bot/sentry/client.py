@@ -301,8 +301,9 @@ class SentryClient:
             raise self._protocol_error(response, "short-id answer without a group")
         return await self._one_of(response, group, self._issue)
 
-    async def latest_event(self, issue_id: IssueId | str) -> Event:
-        target = IssueId(issue_id)
+    async def latest_event(self, issue_id: IssueId | ShortId | str) -> Event:
+        """The latest event of an issue named by numeric id or short id."""
+        target = _issue_ref(issue_id)
         response = await self._request(
             "GET",
             self._issue_path(target, "events/latest/"),
@@ -312,9 +313,9 @@ class SentryClient:
         return await self._one(response, Event.from_api)
 
     async def list_issue_events(
-        self, issue_id: IssueId | str, *, cursor: str | None = None, full: bool = False
+        self, issue_id: IssueId | ShortId | str, *, cursor: str | None = None, full: bool = False
     ) -> Page[Event]:
-        target = IssueId(issue_id)
+        target = _issue_ref(issue_id)
         params = _optional(cursor=_cursor(cursor))
         if full:
             params.append(("full", "true"))

@@ -40,7 +40,7 @@ TOKEN = "sntryu_0123456789abcdef0123456789abcdef"
 ALLOWED = {
     "GET": re.compile(
         r"/api/0/(organizations/acme/(|projects/|issues/|issues/[0-9]+/|issues/[0-9]+/events/"
-        r"|issues/[A-Z0-9_]+(-[A-Z0-9_]+)+/"
+        r"|issues/[A-Z0-9_]+(-[A-Z0-9_]+)+/(events/|events/latest/)?"
         r"|issues/[0-9]+/events/latest/|shortids/[A-Z0-9_%-]+/|releases/|releases/(?!\.\.?/)[^/]+/"
         r"|members/|teams/)|projects/acme/[a-z0-9_-]+/(|issues/|events/))"
     ),
