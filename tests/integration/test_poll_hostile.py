@@ -19,6 +19,7 @@ import pytest
 from bot.config_file import BotConfig, RouteSpec
 from bot.runtime import Runtime
 from bot.settings import load_settings
+from bot.store.cards import NewCard
 from bot.store.migrations import migrate
 from tests.e2e.harness import TOKENS
 from tests.fakes.sentry_hostile import HOSTILE_CLASSES, hostile_issue, issue_template
@@ -122,3 +123,34 @@ async def test_a_dripping_sentry_is_given_up_and_reported(
     assert second.failed_groups == []
     assert len(carded(slack)) == 1
     assert "sentry deadline" not in bot.poller.problems
+
+
+async def test_a_stored_id_that_is_not_an_issue_id_never_stops_the_card_refresh(
+    runtime: tuple[Runtime, FakeSentry, FakeSlack],
+) -> None:
+    bot, sentry, slack = runtime
+    issue = sentry.create_issue("web", "Kept current")
+    await bot.poller.run_cycle()
+    [card] = carded(slack).values()
+    # A row written by an older version, under an id Sentry would refuse in `group=`.
+    odd = NewCard(
+        channel=CHANNEL,
+        issue_id="../1",
+        route_id=None,
+        project="web",
+        first_seen=datetime.now(UTC),
+    )
+    await bot.cards.enqueue([odd])
+    [row] = [r for r in await bot.cards.owed() if r.issue_id == "../1"]
+    await bot.cards.claim([row.id], token="old", now=datetime.now(UTC))
+    await bot.cards.mark_posted([row.id], ts="1.000001", kind="card", now=datetime.now(UTC))
+
+    sentry.set_issue_status(issue["id"], "resolved")
+    for _ in range(2):
+        report = await bot.poller.run_cycle()
+        assert report.failed_groups == []
+    assert report.freshness.checked >= 1
+    assert "Resolved" in json.dumps(slack.message(CHANNEL, card.ts).blocks)
+    group_lookups = [r for r in sentry.requests_matching("GET", "/issues/") if r.params("group")]
+    assert group_lookups
+    assert all(v.isdigit() for r in group_lookups for v in r.params("group"))
