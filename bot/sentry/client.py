@@ -625,14 +625,15 @@ class SentryClient:
             body: Any = await decode_json(response.content, self._limits)
         except BodyUnreadable:
             body = None
+        # Error texts reach Slack replies and the action log: clamped like any Sentry text.
         if isinstance(body, str):  # the 429 body is a JSON string (CONTRACT.md §4)
-            detail = body
+            detail = bounds.text(body, bounds.MAX_WORD * 2)
         elif isinstance(body, Mapping):
             message = body.get("detail", body.get("message"))
             if isinstance(message, str):
-                detail = message
+                detail = bounds.text(message, bounds.MAX_WORD * 2)
             else:
-                fields = dict(body)
+                fields = bounds.mapping(body)
         context = ErrorContext(
             status=response.status_code,
             method=method,

@@ -334,10 +334,16 @@ class FakeSentry(SentryOrgState):
         `inflated_bytes` of valid JSON (an empty list padded with spaces)."""
         self._add_fault(Fault("gzip_bomb", count, path_contains, size=inflated_bytes))
 
+    def raw_error_next(
+        self, status: int, text: str, *, count: int = 1, path_contains: str | None = None
+    ) -> None:
+        """Answer the next `count` matching requests `status` with `text` as the JSON body."""
+        self._add_fault(Fault("raw", count, path_contains, status=status, text=text))
+
     def raw_next(self, count: int, text: str, *, path_contains: str | None = None) -> None:
         """Answer the next `count` matching requests 200 with `text` as the JSON body (any
         object shape, however hostile), with a `Link` header that ends the list."""
-        self._add_fault(Fault("raw", count, path_contains, text=text))
+        self._add_fault(Fault("raw", count, path_contains, status=200, text=text))
 
     def _add_fault(self, fault: Fault) -> None:
         with self._cond:
@@ -420,9 +426,11 @@ class FakeSentry(SentryOrgState):
             await self._pause(fault.seconds)
         if fault is not None and fault.kind == "raw":
             with self._cond:
-                record.status = 200
+                record.status = fault.status
                 self._changed()
-            return web.Response(status=200, text=fault.text, content_type="application/json")
+            return web.Response(
+                status=fault.status, text=fault.text, content_type="application/json"
+            )
         if fault is not None and fault.kind in ("drip", "gzip_bomb"):
             return await self._hostile_answer(request, record, fault)
         if fault is not None and fault.kind == "malformed":

@@ -388,3 +388,17 @@ async def test_the_organization_url_becomes_a_trusted_link_host(
     await client.get_organization()
     sentry.raw_next(1, json.dumps(dict(template, permalink=on_org_host)))
     assert (await client.get_issue("900003")).permalink == on_org_host
+
+
+@given(body=json_values)
+def test_any_error_body_gives_a_typed_error_with_clean_text(sentry: FakeSentry, body: Any) -> None:
+    async def run() -> None:
+        async with httpx.AsyncClient(timeout=5.0) as http:
+            client = make_client(sentry, http)
+            sentry.raw_error_next(400, json.dumps(body))
+            with pytest.raises(SentryError) as caught:
+                await client.get_issue("42")
+            str(caught.value).encode("utf-8")
+            caught.value.detail.encode("utf-8")
+
+    asyncio.run(run())
