@@ -49,7 +49,7 @@ from bot.handlers.http_mode import SlackHttpEndpoint
 from bot.handlers.socket_mode import CheckedSocketModeHandler
 from bot.metrics import Metrics
 from bot.readiness import CredentialWatch, Readiness
-from bot.sentry.client import SentryClient
+from bot.sentry.client import SentryClient, time_limits
 from bot.settings import Settings
 from bot.slack.notifier import SlackNotifier
 from bot.slack.retries import CappedRateLimitRetryHandler
@@ -115,6 +115,7 @@ class Runtime:
             base_url=settings.sentry_base_url,
             token=settings.sentry_token,
             org=settings.sentry_org,
+            **time_limits(settings.poll_interval_seconds),
         )
         token = settings.slack_bot_token.reveal()
         rate_wait = min(SLACK_RATE_LIMIT_WAIT_SECONDS, float(settings.poll_interval_seconds))

@@ -15,6 +15,7 @@ a late one) and is surfaced on the board after a few attempts, until it settles.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import uuid
 from collections import defaultdict
@@ -46,7 +47,9 @@ def card_metadata(issue_id: str) -> dict[str, object]:
 def card_state_hash(issue: Issue) -> str:
     """What the card shows that can change: a change means the card must be re-rendered."""
     assignee = issue.assigned_to.actor_id if issue.assigned_to else ""
-    return f"{issue.status}|{issue.substatus or ''}|{assignee}"
+    state = f"{issue.status}|{issue.substatus or ''}|{assignee}"
+    # The ledger's `rendered` column holds 64 characters; an odd status is digested instead.
+    return state if len(state) <= 64 else hashlib.sha256(state.encode()).hexdigest()
 
 
 @dataclass

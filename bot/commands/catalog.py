@@ -119,7 +119,7 @@ async def release_create(
     )
     if isinstance(who, Refusal):
         return Reply(notice(who.reason))
-    known = [p.slug for p in await all_projects(services)]
+    known: list[str] = [p.slug for p in await all_projects(services)]
     chosen: list[str] = list(command.projects)
     if not chosen:
         if len(known) != 1:

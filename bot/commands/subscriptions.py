@@ -61,7 +61,7 @@ async def subscribe(command: SubscribeCommand, invocation: Invocation, services:
     query = command.query.strip() or DEFAULT_QUERY
     project_ids: list[str] = []
     if not command.every_project:
-        known = {p.slug: p for p in await all_projects(services)}
+        known = {str(p.slug): p for p in await all_projects(services)}
         if command.project not in known:
             raise CommandFailure(unknown_project(command.project, services.sentry.org, list(known)))
         project_ids = [known[command.project].id]

@@ -98,7 +98,7 @@ async def _apply(
             return Reply(notice(result.refused))
         applied = result.operation or applied
         changed += result.changed
-        names = {issue.id: issue.short_id or issue.id for issue in group}
+        names: dict[str, str] = {issue.id: issue.short_id or issue.id for issue in group}
         not_changed += [NotChanged(names.get(i, i), why) for i, why in result.failed.items()]
     words = await _verb(services, applied) if applied else "Changed"
     return Reply(build_triage_reply(words, changed, not_changed))

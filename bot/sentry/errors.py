@@ -4,7 +4,9 @@
 
     SentryError                    status, detail, method, path (never the token)
     ├── SentryTransportError       network failure or timeout, after the client's retries
+    │   └── SentryDeadlineExceeded the whole request took longer than its deadline (not retried)
     ├── SentryProtocolError        a success answer whose body is not the JSON Sentry documents
+    │   └── SentryResponseTooLarge the body (compressed or inflated) is over the client's cap
     └── SentryHTTPError            Sentry answered with an error status
         ├── SentryBadRequest       400, `field_errors` from DRF (`{"assignedTo": ["…"]}`)
         ├── SentryUnauthorized     401, token missing, invalid or expired
@@ -57,8 +59,21 @@ class SentryTransportError(SentryError):
     """Sentry could not be reached, or did not answer in time, on every attempt."""
 
 
+class SentryDeadlineExceeded(SentryTransportError):
+    """One request (connect, send, every byte of the answer) took longer than its deadline;
+    `deadline` is that limit in seconds. A server that drips its answer is caught here."""
+
+    deadline: float = 0.0
+
+
 class SentryProtocolError(SentryError):
     """Sentry answered with success but the body is not the documented JSON."""
+
+
+class SentryResponseTooLarge(SentryProtocolError):
+    """The answer is larger than the client reads; `limit` is the cap in bytes."""
+
+    limit: int = 0
 
 
 class SentryHTTPError(SentryError):

@@ -143,13 +143,13 @@ class TriageService:
         succeeded: list[str] = []
         if len(issue_ids) == 1:
             try:
-                await self._sentry.update_issue(issue_ids[0], changes)
+                await self._sentry.update_issue(IssueId(issue_ids[0]), changes)
                 succeeded.append(issue_ids[0])
             except SentryError as exc:
                 result.failed[issue_ids[0]] = explain(exc, op)
         else:
             try:
-                await self._sentry.bulk_update(issue_ids, changes)
+                await self._sentry.bulk_update([IssueId(i) for i in issue_ids], changes)
                 succeeded.extend(issue_ids)
             except SentryError as exc:
                 result.failed.update((i, explain(exc, op)) for i in issue_ids)
@@ -214,7 +214,7 @@ class TriageService:
             outcome = "refused"
         else:
             try:
-                await self._sentry.delete_issue(issue_id)
+                await self._sentry.delete_issue(IssueId(issue_id))
                 outcome = "ok"
             except SentryError as exc:
                 result.failed[issue_id] = str(exc)

@@ -21,6 +21,7 @@ import re
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -138,13 +139,15 @@ class RecordedRequest:
 
 @dataclass
 class Fault:
-    kind: str  # "fail" | "drop" | "slow" | "malformed"
+    kind: str  # "fail" | "drop" | "slow" | "malformed" | "drip" | "gzip_bomb" | "raw"
     remaining: int
     path_contains: str | None
     status: int = 500
     rate_limit_headers: bool = True
     reset_in: float = 1.0
     seconds: float = 0.0
+    size: int = 0
+    text: str = ""
 
 
 @dataclass
@@ -205,6 +208,8 @@ class FakeSentry(SentryOrgState):
         self.violations: list[str] = []
         self._requests: list[RecordedRequest] = []
         self._faults: list[Fault] = []
+        # Raw issue JSON texts served in every organization issue list (hostile data).
+        self._raw_issues: list[str] = []
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -306,6 +311,46 @@ class FakeSentry(SentryOrgState):
         """Answer the next `count` matching requests 200 with a body that is not JSON."""
         self._add_fault(Fault("malformed", count, path_contains))
 
+    # -- hostile data (see tests/fakes/sentry_hostile.py for the texts) -----------------------
+
+    def serve_raw_issue(self, text: str) -> None:
+        """Serve `text` (one issue object as raw JSON, possibly hostile: far-future dates,
+        surrogates, 10,000-deep metadata, 5,000-digit ints) first in every organization
+        issue list answer, whatever the query; a real Sentry would hold such an issue."""
+        with self._cond:
+            self._raw_issues.append(text)
+            self._changed()
+
+    def clear_raw_issues(self) -> None:
+        with self._cond:
+            self._raw_issues.clear()
+            self._changed()
+
+    def drip_next(
+        self, count: int, *, interval: float = 1.0, path_contains: str | None = None
+    ) -> None:
+        """Send the answer of the next `count` matching requests one byte every `interval`
+        seconds, the first after `interval` (each read succeeds; only the whole is slow)."""
+        self._add_fault(Fault("drip", count, path_contains, seconds=interval))
+
+    def gzip_bomb_next(
+        self, count: int, *, inflated_bytes: int = 1 << 30, path_contains: str | None = None
+    ) -> None:
+        """Answer the next `count` matching requests 200 with a gzip body that inflates to
+        `inflated_bytes` of valid JSON (an empty list padded with spaces)."""
+        self._add_fault(Fault("gzip_bomb", count, path_contains, size=inflated_bytes))
+
+    def raw_error_next(
+        self, status: int, text: str, *, count: int = 1, path_contains: str | None = None
+    ) -> None:
+        """Answer the next `count` matching requests `status` with `text` as the JSON body."""
+        self._add_fault(Fault("raw", count, path_contains, status=status, text=text))
+
+    def raw_next(self, count: int, text: str, *, path_contains: str | None = None) -> None:
+        """Answer the next `count` matching requests 200 with `text` as the JSON body (any
+        object shape, however hostile), with a `Link` header that ends the list."""
+        self._add_fault(Fault("raw", count, path_contains, status=200, text=text))
+
     def _add_fault(self, fault: Fault) -> None:
         with self._cond:
             self._faults.append(fault)
@@ -385,6 +430,15 @@ class FakeSentry(SentryOrgState):
             raise asyncio.CancelledError
         if fault is not None and fault.kind == "slow":
             await self._pause(fault.seconds)
+        if fault is not None and fault.kind == "raw":
+            with self._cond:
+                record.status = fault.status
+                self._changed()
+            return web.Response(
+                status=fault.status, text=fault.text, content_type="application/json"
+            )
+        if fault is not None and fault.kind in ("drip", "gzip_bomb"):
+            return await self._hostile_answer(request, record, fault)
         if fault is not None and fault.kind == "malformed":
             reply = Reply(200, None)
             response = web.Response(
@@ -396,10 +450,56 @@ class FakeSentry(SentryOrgState):
         else:
             reply = self._dispatch(request, record, raw_body)
             response = self._respond(reply, record)
+            raw_items = self._raw_issue_texts(record, reply)
+            if raw_items:
+                response.text = _splice_items(json.dumps(reply.body), raw_items)
         with self._cond:
             record.status = reply.status
             self._changed()
         return response
+
+    def _raw_issue_texts(self, record: RecordedRequest, reply: Reply) -> list[str]:
+        is_issue_list = record.method == "GET" and re.fullmatch(_ORG + "/issues/", record.path)
+        if not is_issue_list or reply.status != 200 or not isinstance(reply.body, list):
+            return []
+        with self._cond:
+            return list(self._raw_issues)
+
+    async def _hostile_answer(
+        self, request: web.Request, record: RecordedRequest, fault: Fault
+    ) -> web.StreamResponse:
+        """A drip (the real answer, a byte at a time) or a gzip bomb."""
+        if fault.kind == "gzip_bomb":
+            body = gzip_bomb(fault.size)
+            with self._cond:
+                record.status = 200
+                self._changed()
+            return web.Response(
+                status=200,
+                body=body,
+                headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            )
+        reply = self._dispatch(request, record, b"")
+        payload = json.dumps(reply.body).encode()
+        with self._cond:
+            record.status = reply.status
+            self._changed()
+        stream = web.StreamResponse(
+            status=reply.status,
+            headers={**reply.headers, "Content-Type": "application/json"},
+        )
+        stream.content_length = len(payload)
+        await stream.prepare(request)
+        assert self._stopping is not None
+        for index in range(len(payload)):
+            await self._pause(fault.seconds)
+            if self._stopping.is_set() or request.transport is None:
+                break
+            try:
+                await stream.write(payload[index : index + 1])
+            except (ConnectionError, RuntimeError):
+                break
+        return stream
 
     async def _pause(self, seconds: float) -> None:
         assert self._stopping is not None
@@ -544,7 +644,9 @@ class FakeSentry(SentryOrgState):
     # -- organization, projects ---------------------------------------------------------------
 
     def _op_get_org(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
-        return Reply(200, {"id": "1", "slug": self.org, "name": self.org.title()})
+        # `OrganizationSerializer` adds `links` (organizationUrl, regionUrl).
+        links = {"organizationUrl": self.web_url, "regionUrl": self.web_url}
+        return Reply(200, {"id": "1", "slug": self.org, "name": self.org.title(), "links": links})
 
     def _op_list_projects(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
         text = (record.param("query") or "").lower()
@@ -886,6 +988,29 @@ def drf_field_error(error: jsonschema.ValidationError) -> JSON:
     for part in reversed(path):
         body = {part: body}
     return dict(body)
+
+
+@cache
+def gzip_bomb(inflated_bytes: int) -> bytes:
+    """`[` + spaces + `]`, gzip-compressed: valid JSON of `inflated_bytes` bytes, ~1/1000 the
+    size on the wire."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    parts = [packer.compress(b"[")]
+    block = b" " * (1 << 20)
+    remaining = max(inflated_bytes - 2, 0)
+    while remaining > 0:
+        chunk = block if remaining >= len(block) else block[:remaining]
+        parts.append(packer.compress(chunk))
+        remaining -= len(chunk)
+    parts.append(packer.compress(b"]"))
+    parts.append(packer.flush())
+    return b"".join(parts)
+
+
+def _splice_items(list_text: str, raw_items: list[str]) -> str:
+    """A JSON list text with `raw_items` (JSON texts) inserted first."""
+    inner = list_text.strip()[1:-1].strip()
+    return "[" + ", ".join([*raw_items, *([inner] if inner else [])]) + "]"
 
 
 def _flag(value: bool) -> str:
