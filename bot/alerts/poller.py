@@ -293,12 +293,14 @@ class Poller:
             self._metrics.sentry_last_deadline_hit.set(health.last_deadline_at)
         self._health_counted = (health.skipped, health.deadline_hits, health.too_large)
 
-    async def run_cycle(self) -> CycleReport:
+    async def run_cycle(self, *, routes: Sequence[Route] | None = None) -> CycleReport:
+        """One cycle; `routes` when the caller has just read them (else read here)."""
         report = CycleReport()
         started = self._clock()
         health = self._sentry.health
         before = (health.skipped, health.deadline_hits, health.too_large)
-        routes = await self._routes.all()
+        if routes is None:
+            routes = await self._routes.all()
         known: dict[str, Issue] = {}
         for key, group in group_routes(routes).items():
             try:

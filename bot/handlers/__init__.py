@@ -8,12 +8,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.digests.service import DigestService
-from bot.metrics import Metrics
 from bot.sentry.client import SentryClient
 from bot.slack.notifier import SlackNotifier
-from bot.store.cards import CardStore
 from bot.store.routes import RouteStore
-from bot.triage.cards import CardUpdater
 from bot.triage.service import TriageService
 
 
@@ -24,10 +21,7 @@ class HandlerContext:
     sentry: SentryClient
     notifier: SlackNotifier
     routes: RouteStore
-    cards: CardStore
-    metrics: Metrics
     triage: TriageService
-    updater: CardUpdater
     digests: DigestService | None = None
 
 

@@ -246,25 +246,6 @@ class SentryClient:
         )
         return await self._page(response, self._issue)
 
-    async def list_project_issues(
-        self,
-        project_slug: Slug | str,
-        *,
-        query: str,
-        sort: str = "date",
-        cursor: str | None = None,
-        limit: int = MAX_ISSUE_LIMIT,
-        stats_period: str | None = None,
-    ) -> Page[Issue]:
-        """The project-scoped (deprecated but working) issue list, CONTRACT.md §6.4."""
-        params = self._issue_search(query, sort, limit, stats_period, cursor)
-        project = Slug(project_slug)
-        path = f"/projects/{_seg(self.org)}/{_seg(project)}/issues/"
-        response = await self._request(
-            "GET", path, params=params, scope=SCOPE_EVENT_READ, resource=f"project {project}"
-        )
-        return await self._page(response, self._issue)
-
     async def get_issues_by_ids(self, ids: Iterable[IssueId | str]) -> list[Issue]:
         """Fetch tracked issues by id, 100 per request, through the list's `group=` parameter.
 
@@ -299,20 +280,6 @@ class SentryClient:
             "GET", self._issue_path(target), scope=SCOPE_EVENT_READ, resource=f"issue {target}"
         )
         return await self._one(response, self._issue)
-
-    async def lookup_short_id(self, short_id: ShortId | str) -> Issue:
-        """Resolve a short id through `/shortids/{id}/` (CONTRACT.md §6.11)."""
-        short = ShortId(short_id)
-        response = await self._request(
-            "GET",
-            self._org_path(f"shortids/{_seg(short)}/"),
-            scope=SCOPE_EVENT_READ,
-            resource=f"issue {short}",
-        )
-        group = (await self._object(response)).get("group")
-        if not isinstance(group, Mapping):
-            raise self._protocol_error(response, "short-id answer without a group")
-        return await self._one_of(response, group, self._issue)
 
     async def latest_event(self, issue_id: IssueId | ShortId | str) -> Event:
         """The latest event of an issue named by numeric id or short id."""
@@ -439,20 +406,6 @@ class SentryClient:
 
     # -- events, members, teams -----------------------------------------------------------
 
-    async def list_project_events(
-        self, project_slug: Slug | str, *, cursor: str | None = None
-    ) -> Page[Event]:
-        project = Slug(project_slug)
-        path = f"/projects/{_seg(self.org)}/{_seg(project)}/events/"
-        response = await self._request(
-            "GET",
-            path,
-            params=_optional(cursor=_cursor(cursor)),
-            scope=SCOPE_PROJECT_READ,
-            resource=f"project {project}",
-        )
-        return await self._page(response, Event.from_api)
-
     async def list_members(
         self, *, query: str | None = None, cursor: str | None = None
     ) -> Page[Member]:
@@ -461,20 +414,6 @@ class SentryClient:
             "GET", self._org_path("members/"), params=params, scope=SCOPE_MEMBER_READ
         )
         return await self._page(response, Member.from_api)
-
-    async def find_member_by_email(self, email: str) -> Member | None:
-        """The member whose e-mail (or any verified user e-mail) is `email`, if any.
-
-        Uses the members list's undocumented `query=email:` filter (CONTRACT.md §6.15) and
-        still checks the answer, so a server that ignores the filter cannot map the wrong person.
-        """
-        wanted = _non_empty(email, "e-mail").strip().lower()
-        page = await self.list_members(query=f"email:{wanted}")
-        for member in page.items:
-            addresses = {member.email.lower(), *(e.lower() for e in member.emails)}
-            if wanted in addresses:
-                return member
-        return None
 
     async def list_teams(
         self, *, query: str | None = None, cursor: str | None = None
@@ -716,7 +655,7 @@ class SentryClient:
         hits_header = response.headers.get("X-Hits", "")
         return Page(
             items=tuple(items),
-            next_cursor=next_cursor(response.headers.get("Link")),
+            next_cursor=next_cursor(response.links),
             hits=bounds.count(hits_header) if hits_header.isdigit() else None,
             skipped=tuple(skipped),
         )

@@ -1,4 +1,4 @@
-"""Sentry's cursor pagination: a pure parser of the `Link` header, and page iteration.
+"""Sentry's cursor pagination: the next cursor from an answer's `Link` header, and page iteration.
 
 Sentry always sends both links (docs.sentry.io/api/pagination/, `sentry/api/base.py`
 `CURSOR_LINK_HEADER`), e.g.::
@@ -7,12 +7,14 @@ Sentry always sends both links (docs.sentry.io/api/pagination/, `sentry/api/base
     <https://sentry.io/api/0/…/?&cursor=0:100:0>; rel="next"; results="true"; cursor="0:100:0"
 
 A following page exists only while `rel="next"` carries `results="true"`. Cursors are opaque.
+The header is parsed by httpx (`Response.links`, httpx `_models.py` `_parse_header_links`):
+Sentry writes the parameter names in lower case and percent-encodes the URL's path and query
+(`quote` and `urlencode` in `build_cursor_link`), so no `;` or `,` appears inside the `<…>`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TypeVar
 
 from bot.sentry.ids import Cursor
@@ -21,78 +23,15 @@ from bot.sentry.models import Page
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
-    """One link of a `Link` header with Sentry's extra `results` and `cursor` parameters."""
-
-    url: str
-    rel: str
-    results: bool | None
-    cursor: str | None
-
-
-def parse_link_header(value: str | None) -> list[Link]:
-    """Parse an RFC 8288 `Link` header; malformed parts are skipped rather than raised."""
-    if not value:
-        return []
-    links: list[Link] = []
-    for part in _split_outside_quotes(value, ","):
-        part = part.strip()
-        if not part.startswith("<") or ">" not in part:
-            continue
-        url, _, rest = part[1:].partition(">")
-        params: dict[str, str] = {}
-        for raw in _split_outside_quotes(rest, ";"):
-            key, sep, val = raw.strip().partition("=")
-            if not sep:
-                continue
-            val = val.strip()
-            if len(val) >= 2 and val[0] == val[-1] == '"':
-                val = val[1:-1]
-            params[key.strip().lower()] = val
-        if "rel" not in params:
-            continue
-        results_text = params.get("results")
-        links.append(
-            Link(
-                url=url.strip(),
-                rel=params["rel"],
-                results=None if results_text is None else results_text.lower() == "true",
-                cursor=params.get("cursor"),
-            )
-        )
-    return links
-
-
-def next_cursor(value: str | None) -> Cursor | None:
-    """The cursor of the next page, or None when `rel="next"` says `results="false"` (or its
-    cursor is not one Sentry makes: paging stops rather than sending it back)."""
-    for link in parse_link_header(value):
-        if link.rel == "next":
-            return Cursor.parse(link.cursor) if link.results and link.cursor else None
-    return None
-
-
-def _split_outside_quotes(text: str, separator: str) -> list[str]:
-    """Split on `separator` except inside `<…>` or `"…"` (URLs and quoted values hold commas)."""
-    parts: list[str] = []
-    current: list[str] = []
-    in_quotes = False
-    in_url = False
-    for char in text:
-        if char == '"' and not in_url:
-            in_quotes = not in_quotes
-        elif char == "<" and not in_quotes:
-            in_url = True
-        elif char == ">" and not in_quotes:
-            in_url = False
-        if char == separator and not in_quotes and not in_url:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
+def next_cursor(links: Mapping[str | None, Mapping[str, str]]) -> Cursor | None:
+    """The cursor of the next page, from an answer's links as httpx parses them
+    (`httpx.Response.links`, keyed by `rel`); None when `rel="next"` says `results="false"`,
+    is missing, or carries a cursor Sentry does not make (paging stops rather than sending it
+    back)."""
+    following = links.get("next")
+    if following is None or following.get("results") != "true":
+        return None
+    return Cursor.parse(following.get("cursor"))
 
 
 async def iterate_pages(

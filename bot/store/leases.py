@@ -28,13 +28,13 @@ class LeaseStore:
         return sqlite.insert(leases).on_conflict_do_nothing(index_elements=["name"])
 
     async def acquire(self, name: str, *, holder: str, ttl: timedelta, now: datetime) -> bool:
-        """Take or renew the lease for `ttl`; True while this holder has it."""
+        """Take or renew the lease for `ttl`; True while this holder has it.
+
+        A renewal is one UPDATE; the row is inserted only when it does not exist yet (two
+        replicas inserting at once: the primary key lets exactly one of them in).
+        """
         expires = now + ttl
         async with self._engine.begin() as conn:
-            await conn.execute(
-                self._insert_ignoring_existing(),
-                {"name": name, "holder": holder, "expires_at": expires, "acquired_at": now},
-            )
             result = await conn.execute(
                 sa.update(leases)
                 .where(
@@ -49,7 +49,13 @@ class LeaseStore:
                     ),
                 )
             )
-            return bool(result.rowcount)
+            if result.rowcount:
+                return True
+            inserted = await conn.execute(
+                self._insert_ignoring_existing().returning(leases.c.name),
+                {"name": name, "holder": holder, "expires_at": expires, "acquired_at": now},
+            )
+            return inserted.first() is not None
 
     async def release(self, name: str, *, holder: str) -> None:
         """Give the lease up at a clean shutdown, so another replica takes over at once."""
@@ -57,14 +63,3 @@ class LeaseStore:
             await conn.execute(
                 sa.delete(leases).where(leases.c.name == name, leases.c.holder == holder)
             )
-
-    async def holder(self, name: str, *, now: datetime) -> str | None:
-        async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(leases.c.holder).where(
-                        leases.c.name == name, leases.c.expires_at >= now
-                    )
-                )
-            ).first()
-            return row.holder if row else None

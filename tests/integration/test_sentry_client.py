@@ -109,10 +109,8 @@ async def test_query_is_always_sent_so_the_server_default_never_applies(
     sentry.create_issue("web", "already resolved", status="resolved")
 
     everything = await client.list_issues(query="")
-    project_scoped = await client.list_project_issues("web", query="")
 
     assert {i.title for i in everything.items} == {"low priority", "already resolved"}
-    assert len(project_scoped.items) == 2
     assert all(r.params("query") == [""] for r in sentry.requests)
 
 
@@ -154,20 +152,11 @@ async def test_projects_members_and_teams(sentry: FakeSentry, client: SentryClie
 
     projects = await client.list_projects()
     backend = await client.get_project("backend")
-    jane = await client.find_member_by_email("JANE@old.example.com")
-    nobody = await client.find_member_by_email("ghost@example.com")
     teams = await client.list_teams(query="pay")
     members = await client.list_members()
 
     assert [p.slug for p in projects.items] == ["backend"]
     assert backend.platform == "python"
-    assert jane is not None
-    assert jane.name == "Jane"
-    assert jane.user_id is not None
-    assert nobody is None
-    assert sentry.requests_matching("GET", "/members/")[0].params("query") == [
-        "email:jane@old.example.com"
-    ]
     assert [t.slug for t in teams.items] == ["payments"]
     assert [m.pending for m in members.items] == [False, True]
 
@@ -183,21 +172,19 @@ async def test_short_ids_resolve_through_the_org_issue_route(
     assert last["shortId"] == "WEB-3F"  # 111 in Sentry's base32
 
     by_short_id = await client.get_issue("WEB-3F")
-    by_lookup = await client.lookup_short_id("web-3f")
     by_id = await client.get_issue(last["id"])
 
-    assert by_short_id.id == by_lookup.id == by_id.id == last["id"]
+    assert by_short_id.id == by_id.id == last["id"]
     assert sentry.requests[0].path == "/api/0/organizations/acme/issues/WEB-3F/"
 
 
-async def test_events_of_an_issue_and_a_project(sentry: FakeSentry, client: SentryClient) -> None:
+async def test_events_of_an_issue(sentry: FakeSentry, client: SentryClient) -> None:
     issue = sentry.create_issue("web", "ZeroDivisionError: division by zero", culprit="calc in div")
     sentry.add_event(issue["id"], environment="staging")
 
     latest = await client.latest_event(issue["id"])
     listed = await client.list_issue_events(issue["id"])
     full = await client.list_issue_events(issue["id"], full=True)
-    project_events = await client.list_project_events("web")
 
     assert latest.environment == "staging"
     assert latest.exceptions[0].type == "ZeroDivisionError"
@@ -206,7 +193,6 @@ async def test_events_of_an_issue_and_a_project(sentry: FakeSentry, client: Sent
     assert len(listed.items) == 2
     assert listed.items[0].exceptions == ()
     assert full.items[0].exceptions != ()
-    assert len(project_events.items) == 2
     assert sentry.issue(issue["id"])["count"] == "2"
 
 

@@ -333,7 +333,6 @@ def test_no_identifier_reaches_a_path_it_should_not(sentry: FakeSentry, ref: str
                 lambda c: c.bulk_update([IssueId(ref)], {"status": "resolved"}),
                 lambda c: c.get_release(ref),
                 lambda c: c.get_project(ref),
-                lambda c: c.lookup_short_id(ref),
             ]
             for call in calls:
                 with contextlib.suppress(InvalidId, SentryError):
