@@ -3,11 +3,13 @@ and the functions that use the most CPU (cProfile), with the bot built in this p
 
 The bot is built exactly as `python -m bot` builds it (its composition root, HTTP mode,
 SQLite in a temporary directory, the loopback fakes), started, and left to poll at one
-second for `--seconds`; the store optionally holds `--tracked` posted cards young enough
-to be kept current. SQL statements are counted with SQLAlchemy's `before_cursor_execute`
-event, grouped by their first words.
+second for `--seconds`; the store optionally holds `--cards` posted cards, `--tracked` of
+them young enough to be kept current (as `cycle_cpu_rss.py` fills it). SQL statements are
+counted and timed with SQLAlchemy's cursor events, grouped by verb and table. The fakes run
+in this process too, so its CPU figure is an upper bound; `cycle_cpu_rss.py` measures the
+bot alone.
 
-    .venv/bin/python bench/cycle_profile.py [--seconds 20] [--tracked 0] [--top 25]
+    .venv/bin/python bench/cycle_profile.py [--seconds 20] [--cards 0] [--tracked 0] [--top 25]
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ async def measure(args: argparse.Namespace) -> None:
             },
             cwd=Path(tmp),
         )
-        if args.tracked:
+        if args.cards:
             issues = [
                 Issue.from_api(
                     sentry.create_issue(
@@ -87,22 +89,29 @@ async def measure(args: argparse.Namespace) -> None:
                     web_base=sentry.url,
                     org=ORG,
                 )
-                for number in range(args.tracked)
+                for number in range(args.cards)
             ]
             await prefill_posted(
                 async_database_url(settings.database_url),
-                posted_cards(issues, now, rng, args.tracked),
+                posted_cards(issues, now, rng, min(args.tracked, args.cards)),
                 now=now,
             )
         runtime = Runtime(settings, load_config(config_file))
         statements: Counter[str] = Counter()
+        seconds: Counter[str] = Counter()
         counting = False
 
-        def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-            if counting:
-                statements[statement_kind(statement)] += 1
+        def before(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+            _conn.info["started"] = time.perf_counter()
 
-        sa.event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
+        def after(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+            if counting:
+                kind = statement_kind(statement)
+                statements[kind] += 1
+                seconds[kind] += time.perf_counter() - _conn.info.pop("started", 0.0)
+
+        sa.event.listen(runtime.engine.sync_engine, "before_cursor_execute", before)
+        sa.event.listen(runtime.engine.sync_engine, "after_cursor_execute", after)
         try:
             await runtime.start()
             await asyncio.sleep(WARMUP_SECONDS)
@@ -121,13 +130,13 @@ async def measure(args: argparse.Namespace) -> None:
         finally:
             await runtime.close()
         print(
-            f"{measured} cycles in {wall:.1f} s, {args.tracked:,} tracked cards: "
+            f"{measured} cycles in {wall:.1f} s, {args.cards:,} cards, {args.tracked:,} tracked: "
             f"{1000 * cpu / measured:.1f} ms CPU per cycle (process CPU, profiler on), "
             f"{requests / measured:.1f} Sentry requests per cycle"
         )
-        print("SQL statements per cycle:")
+        print("SQL statements per cycle (count, ms in the driver per cycle):")
         for kind, number in statements.most_common():
-            print(f"  {number / measured:6.2f}  {kind}")
+            print(f"  {number / measured:6.2f}  {1000 * seconds[kind] / measured:7.2f} ms  {kind}")
         print(f"  {sum(statements.values()) / measured:6.2f}  in all")
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(args.top)
@@ -140,7 +149,10 @@ async def measure(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--tracked", type=int, default=0)
+    parser.add_argument("--cards", type=int, default=0, help="posted cards in the store")
+    parser.add_argument(
+        "--tracked", type=int, default=0, help="how many of them are young enough to refresh"
+    )
     parser.add_argument("--top", type=int, default=25)
     asyncio.run(measure(parser.parse_args()))
 

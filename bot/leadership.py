@@ -2,11 +2,11 @@
 replica that stopped renewing it.
 
 One replica at a time polls: the holder of the lease. The lease lives one poll interval (at
-least `MIN_TTL`); it is renewed every third of that, but never more often than once per
-`RENEW_FLOOR`, and not at all when it was renewed within that time (the poll cycle and the
-renewal job share one renewal). A dead leader is therefore replaced within its lease's
-time-to-live plus one renewal period: about 1.4 intervals for intervals of 3 s and more,
-3 s at the shortest intervals.
+least `MIN_TTL`) and is renewed by a job every third of that, but never more often than once
+per `RENEW_FLOOR`: one UPDATE a second at the shortest intervals, not three. A poll cycle
+asks the database itself only when that job has not renewed the lease lately. A dead leader
+is replaced within its lease's time-to-live plus one renewal period: about 1.4 intervals for
+intervals of 3 s and more, 3 s at the shortest.
 """
 
 from __future__ import annotations
@@ -63,17 +63,16 @@ class Leadership:
 
     async def hold(self) -> bool:
         """The poll cycle's check: True while this replica leads. The database is asked only
-        when the last renewal is at least one renewal period old."""
-        if self._renewed_within(self.renew_every):
+        when the renewal job has not renewed the lease lately (it has at least half a renewal
+        period left)."""
+        if self._renewed_within(self.ttl - self.renew_every / 2):
             return True
         return await self._acquire(poll_now=False)
 
     async def renew(self) -> None:
-        """The renewal job (every renewal period): keep the lease, or take it over once its
-        holder let it expire. Skipped when a poll cycle renewed it within half a period, so
-        the lease is never older than 1.5 periods when renewed (its life is at least 2)."""
-        if not self._renewed_within(self.renew_every / 2):
-            await self._acquire(poll_now=True)
+        """The renewal job, every renewal period: keep the lease, or take it over once its
+        holder let it expire."""
+        await self._acquire(poll_now=True)
 
     def _renewed_within(self, period: timedelta) -> bool:
         renewed = self._renewed_at

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from bot.metrics import Metrics
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryError
-from bot.sentry.models import Issue
+from bot.sentry.models import Issue, IssueState
 from bot.slack.card import STORM_MAX_ISSUES, build_issue_card, build_storm_summary
 from bot.slack.notifier import Posted, Refused, SlackNotifier, Uncertain, Unreadable
 from bot.store.cards import CardRow, CardStore
@@ -44,7 +44,7 @@ def card_metadata(issue_id: str) -> dict[str, object]:
     return {"event_type": CARD_EVENT, "event_payload": {"issue_id": issue_id}}
 
 
-def card_state_hash(issue: Issue) -> str:
+def card_state_hash(issue: Issue | IssueState) -> str:
     """What the card shows that can change: a change means the card must be re-rendered."""
     assignee = issue.assigned_to.actor_id if issue.assigned_to else ""
     state = f"{issue.status}|{issue.substatus or ''}|{assignee}"

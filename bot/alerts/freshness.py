@@ -26,7 +26,7 @@ from bot.metrics import Metrics
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryError
 from bot.sentry.ids import IssueId
-from bot.sentry.models import Issue
+from bot.sentry.models import Issue, IssueState
 from bot.slack.card import build_regression_reply
 from bot.slack.notifier import Posted, Refused, SlackNotifier, Unreadable
 from bot.store.cards import CardRow, CardStore
@@ -51,6 +51,10 @@ def comeback(row: CardRow, issue: Issue) -> str | None:
     if row.status == issue.status and row.substatus == issue.substatus:
         return None
     return issue.substatus
+
+
+def _differs(state: Issue | IssueState | None, row: CardRow) -> bool:
+    return state is not None and card_state_hash(state) != row.rendered
 
 
 @dataclass
@@ -98,13 +102,21 @@ class Freshness:
             posted_since=since, limit=min(MAX_BATCH, max(MIN_BATCH, math.ceil(total / 2)))
         )
         issues = {i: known[i] for i in {r.issue_id for r in rows} if i in known}
+        states: dict[str, Issue | IssueState] = dict(issues)
         # Ids that are not issue ids (rows from older versions) are skipped by the client,
-        # so they can never fail the batch of every other card.
+        # so they can never fail the batch of every other card. Only what can change a card
+        # is asked for first; the whole issue only for the cards that did change.
         missing = sorted({r.issue_id for r in rows} - issues.keys())
         try:
             if missing:
                 report.requests = math.ceil(len(missing) / 100)
-                issues.update((i.id, i) for i in await self._sentry.get_issues_by_ids(missing))
+                states.update((s.id, s) for s in await self._sentry.get_issue_states(missing))
+            changed = sorted(
+                {r.issue_id for r in rows if _differs(states.get(r.issue_id), r)} - issues.keys()
+            )
+            if changed:
+                report.requests += math.ceil(len(changed) / 100)
+                issues.update((i.id, i) for i in await self._sentry.get_issues_by_ids(changed))
         except SentryError as exc:
             logger.warning("cannot refresh %d cards from Sentry: %s", len(rows), exc)
             return report

@@ -6,7 +6,8 @@ and environment are served by one org-level search per cycle
 The floor is the earliest moment any of those routes still needs (its watermark,
 or where it was polled up to), minus a look-back that absorbs Sentry's ingestion
 delay and clock skew; issues seen again inside the look-back are already in the
-card ledger and are ignored there.
+card ledger and are ignored there. Where routes were polled up to is recorded once a
+minute, not every cycle.
 
 An issue the bot cannot read is left out by the Sentry client (and logged once); the
 rest of its page is matched as usual, so the floor still advances. What the client
@@ -34,6 +35,10 @@ from bot.store.routes import Route, RouteStore
 logger = logging.getLogger(__name__)
 
 LOOKBACK = timedelta(minutes=5)
+# Where a group was polled up to is written at most this often: its floor then lags by up
+# to this much more than the look-back, which only re-reads issues the ledger already has,
+# and a quiet cycle writes nothing.
+RECORD_POLLED_EVERY = timedelta(minutes=1)
 MAX_PAGES = 20
 # Issues that come back (regressed, escalating) without a card in a routed channel are
 # searched for every this many cycles: two searches per route group, so on average well
@@ -238,7 +243,11 @@ class Poller:
         if backlog is None:
             issues, truncated = await self._search(query, environment, floor)
             if not truncated:
-                await self._routes.set_polled_until((r.id for r in group), started)
+                if any(
+                    r.polled_until is None or r.polled_until <= started - RECORD_POLLED_EVERY
+                    for r in group
+                ):
+                    await self._routes.set_polled_until((r.id for r in group), started)
                 return issues
             began = started
         else:

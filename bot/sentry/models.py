@@ -215,6 +215,43 @@ class Assignee:
         return f"{self.kind}:{self.id}"
 
 
+def _issue_id(data: Mapping[str, Any]) -> IssueId:
+    raw_id = data.get("id")
+    try:
+        return IssueId(raw_id)
+    except InvalidId as exc:
+        raise UnreadableItem("issue", _word(repr(raw_id))[:40], "no numeric id") from exc
+
+
+def _status(data: Mapping[str, Any]) -> str:
+    return bounds.text(data.get("status"), MAX_STATUS, "unresolved") or "unresolved"
+
+
+def _substatus(data: Mapping[str, Any]) -> str | None:
+    return bounds.optional_text(data.get("substatus"), MAX_SUBSTATUS)
+
+
+@dataclass(frozen=True, slots=True)
+class IssueState:
+    """What of an issue can change its card (status, substatus, assignee), read the same way
+    as `Issue` reads it; enough to compare a card with Sentry, from answers that leave out
+    counts, times and sparklines (`collapse=stats`)."""
+
+    id: IssueId
+    status: str
+    substatus: str | None
+    assigned_to: Assignee | None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> IssueState:
+        return cls(
+            id=_issue_id(data),
+            status=_status(data),
+            substatus=_substatus(data),
+            assigned_to=Assignee.from_api(data.get("assignedTo")),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Issue:
     """A Sentry issue (group), as returned by the issue list and detail endpoints."""
@@ -251,11 +288,7 @@ class Issue:
         `permalink` is null for some callers, and may point anywhere: it is kept only on the
         Sentry host (`LinkPolicy`), otherwise one is built.
         """
-        raw_id = data.get("id")
-        try:
-            issue_id = IssueId(raw_id)
-        except InvalidId as exc:
-            raise UnreadableItem("issue", _word(repr(raw_id))[:40], "no numeric id") from exc
+        issue_id = _issue_id(data)
         links = LinkPolicy(web_base=web_base, org=org, organization_url=organization_url)
         first_seen = parse_time(data.get("firstSeen")) or bounds.EARLIEST
         last_seen = parse_time(data.get("lastSeen")) or first_seen
@@ -270,8 +303,8 @@ class Issue:
             culprit=_str(data.get("culprit")),
             permalink=links.permalink(data.get("permalink"), issue_id),
             level=_word(data.get("level"), "error"),
-            status=bounds.text(data.get("status"), MAX_STATUS, "unresolved") or "unresolved",
-            substatus=bounds.optional_text(data.get("substatus"), MAX_SUBSTATUS),
+            status=_status(data),
+            substatus=_substatus(data),
             status_details=bounds.mapping(data.get("statusDetails")),
             project=ProjectRef.from_api(data.get("project"), owner=issue_id),
             count=_int(data.get("count")),

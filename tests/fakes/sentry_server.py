@@ -684,7 +684,8 @@ class FakeSentry(SentryOrgState):
             wanted = {int(g) for g in group_ids}
             found = [i for i in self.live_issues() if i.id in wanted]
             found = [i for i in found if self._in_projects(i, project_ids)]
-            return Reply(200, [self.stream_issue_json(i) for i in found])
+            collapse = set(record.params("collapse"))
+            return Reply(200, [self.stream_issue_json(i, collapse) for i in found])
         return self._search(record, project=None, project_ids=project_ids)
 
     def _op_list_project_issues(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:

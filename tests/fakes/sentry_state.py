@@ -12,7 +12,7 @@ import hashlib
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -783,8 +783,12 @@ class SentryOrgState:
             "lastSeen": iso(issue.last_seen),
         }
 
-    def stream_issue_json(self, issue: IssueRecord) -> JSON:
-        """The issue-list form adds `stats`, `lifetime`, `filtered`, `sessionCount`."""
+    def stream_issue_json(
+        self, issue: IssueRecord, collapse: Collection[str] = frozenset()
+    ) -> JSON:
+        """The issue-list form adds `stats`, `lifetime`, `filtered`, `sessionCount`; `collapse`
+        leaves parts out (`stats` also `count`, `userCount`, `firstSeen`, `lastSeen`; Sentry
+        `api/serializers/models/group_stream.py`)."""
         body = self.issue_json(issue)
         body.update(
             {
@@ -799,6 +803,15 @@ class SentryOrgState:
                 "sessionCount": 0,
             }
         )
+        dropped = {
+            "stats": ("stats", "count", "userCount", "firstSeen", "lastSeen"),
+            "lifetime": ("lifetime",),
+            "filtered": ("filtered",),
+            "unhandled": ("isUnhandled",),
+        }
+        for part in collapse:
+            for key in dropped.get(part, ()):
+                body.pop(key, None)
         return body
 
     def detail_issue_json(self, issue: IssueRecord) -> JSON:

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.alerts.delivery import card_state_hash
 from bot.secret import Secret
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import (
@@ -142,6 +143,26 @@ async def test_tracked_issues_are_fetched_in_batches_of_100(
     batches = sentry.requests_matching("GET", "/organizations/acme/issues/")
     assert [len(r.params("group")) for r in batches] == [100, 100, 50]
     assert all(r.params("query") == [""] for r in batches)
+
+
+async def test_card_states_ask_sentry_to_leave_counts_and_times_out(
+    sentry: FakeSentry, client: SentryClient
+) -> None:
+    resolved = sentry.create_issue("web", "fixed", status="resolved")
+    open_one = sentry.create_issue("web", "still failing")
+    member = sentry.add_member("jane@example.com", name="Jane")
+    sentry.assign(open_one["id"], f"user:{member['user']['id']}")
+
+    states = {s.id: s for s in await client.get_issue_states([resolved["id"], open_one["id"]])}
+    full = {i.id: i for i in await client.get_issues_by_ids([resolved["id"], open_one["id"]])}
+
+    assert states[resolved["id"]].status == "resolved"
+    assert {i: card_state_hash(s) for i, s in states.items()} == {
+        i: card_state_hash(issue) for i, issue in full.items()
+    }
+    [light, whole] = sentry.requests_matching("GET", "/organizations/acme/issues/")
+    assert light.params("collapse") == ["stats"]
+    assert whole.params("collapse") == []
 
 
 async def test_projects_members_and_teams(sentry: FakeSentry, client: SentryClient) -> None:
