@@ -81,6 +81,9 @@ from bot.sentry.project_ids import ProjectIds
 
 T = TypeVar("T")
 Params = list[tuple[str, str]]
+# What a card's state needs none of: the sparkline, counts and times (`stats`), the
+# lifetime and filtered totals, and the unhandled flag (Sentry `group_stream.py`).
+STATE_COLLAPSE = ("stats", "lifetime", "filtered", "unhandled")
 
 logger = logging.getLogger(__name__)
 
@@ -257,9 +260,11 @@ class SentryClient:
 
     async def get_issue_states(self, ids: Iterable[IssueId | str]) -> list[IssueState]:
         """Like `get_issues_by_ids`, but only what can change a card: Sentry is asked to leave
-        out the sparkline, counts and times (`collapse=stats`, Sentry
+        out the sparkline, counts, times and totals (`collapse=`, Sentry
         `api/serializers/models/group_stream.py`), and only four fields are read."""
-        return await self._by_ids(ids, IssueState.from_api, [("collapse", "stats")])
+        return await self._by_ids(
+            ids, IssueState.from_api, [("collapse", part) for part in STATE_COLLAPSE]
+        )
 
     async def _by_ids(
         self,

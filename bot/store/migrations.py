@@ -67,7 +67,16 @@ def _upgrade(conn: Connection) -> tuple[int | None, int]:
     for version in range(found + 1, LATEST_VERSION + 1):
         MIGRATIONS[version - 2](conn)
         _stamp(conn, version)
+    _create_missing_indexes(conn)
     return found, LATEST_VERSION
+
+
+def _create_missing_indexes(conn: Connection) -> None:
+    """Indexes change no data and no query's result: one the schema declares is created
+    wherever it is missing, at any version, without a version of its own."""
+    for table in schema.metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
 
 
 # Any fixed number: replicas starting together on PostgreSQL take turns migrating.

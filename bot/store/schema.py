@@ -87,6 +87,9 @@ cards = sa.Table(
 )
 sa.Index("ix_cards_state_channel", cards.c.state, cards.c.channel)
 sa.Index("ix_cards_issue", cards.c.issue_id)
+# The card refresh counts and picks the tracked cards (posted, recent enough) every cycle: without
+# this, each cycle reads every card ever posted.
+sa.Index("ix_cards_tracked", cards.c.state, cards.c.kind, cards.c.posted_at)
 
 # Version 2 ----------------------------------------------------------------------------------
 

@@ -161,7 +161,7 @@ async def test_card_states_ask_sentry_to_leave_counts_and_times_out(
         i: card_state_hash(issue) for i, issue in full.items()
     }
     [light, whole] = sentry.requests_matching("GET", "/organizations/acme/issues/")
-    assert light.params("collapse") == ["stats"]
+    assert light.params("collapse") == ["stats", "lifetime", "filtered", "unhandled"]
     assert whole.params("collapse") == []
 
 

@@ -74,3 +74,19 @@ async def test_replicas_migrating_at_once_on_postgres(postgres_database: str) ->
     for e in engines:
         await e.dispose()
     assert version == [(LATEST_VERSION,)]
+
+
+async def test_an_index_added_since_is_created_on_an_existing_database(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/bot.sqlite3")
+    try:
+        await migrate(engine)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("DROP INDEX ix_cards_tracked"))
+        await migrate(engine)
+        async with engine.connect() as conn:
+            names = await conn.run_sync(
+                lambda sync: {i["name"] for i in sa.inspect(sync).get_indexes("cards")}
+            )
+        assert "ix_cards_tracked" in names
+    finally:
+        await engine.dispose()
