@@ -182,9 +182,6 @@ class Runtime:
         parts, settings = self.parts, self.settings
         await self._open_database()
         self._note_routes(await self._read_routes())
-        parts.slack_watch.start()
-        parts.sentry_watch.start()
-        slack_events: SlackHttpEndpoint | None = None
         if settings.socket_mode:
             assert settings.slack_app_token is not None
             self.socket = SocketConnection(
@@ -195,6 +192,12 @@ class Runtime:
             )
             parts.on_connections_open.append(self.socket.connections_open_answered)
             self._health.socket_problem = self.socket.problem_now
+        parts.slack_watch.start()
+        parts.sentry_watch.start()
+        slack_events: SlackHttpEndpoint | None = None
+        if self.socket is not None:
+            # Connected in the background: an unreachable Slack must not keep the health
+            # endpoint, polling or a SIGTERM waiting.
             self.socket.start()
         else:
             assert settings.slack_signing_secret is not None
