@@ -7,7 +7,6 @@ delivery of the same click (HTTP retry, Socket Mode redelivery) is applied once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -15,20 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.schema import actions
-
-
-@dataclass(frozen=True, slots=True)
-class ActionRecord:
-    at: datetime
-    source: str
-    slack_user: str
-    slack_team: str
-    sentry_user: str | None
-    issue_ids: tuple[str, ...]
-    action: str
-    arg: str
-    result: str
-    detail: str
 
 
 class ActionLog:
@@ -89,22 +74,3 @@ class ActionLog:
                 if updated.rowcount:
                     return
             await conn.execute(sa.insert(actions).values(**values, request_key=request_key))
-
-    async def recent(self, limit: int = 100) -> list[ActionRecord]:
-        async with self._engine.connect() as conn:
-            rows = await conn.execute(sa.select(actions).order_by(actions.c.id.desc()).limit(limit))
-            return [
-                ActionRecord(
-                    at=r.at,
-                    source=r.source,
-                    slack_user=r.slack_user,
-                    slack_team=r.slack_team,
-                    sentry_user=r.sentry_user,
-                    issue_ids=tuple(i for i in r.issue_ids.split(",") if i),
-                    action=r.action,
-                    arg=r.arg,
-                    result=r.result,
-                    detail=r.detail,
-                )
-                for r in rows
-            ]
