@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.slack.actions import ActionValue
-from bot.triage.operations import from_action, sentry_changes, verb
+from bot.triage.vocabulary import sentry_body, words
 
 ME = "user:42"
 
@@ -83,10 +83,12 @@ def decoded(value: str) -> tuple[str, Any, str]:
     action = ActionValue.decode(value)
     if action.op == "open":
         return action.issue_id, "link", ""
-    operation = from_action(action.op, action.arg, me=ME)
+    operation = action.action(me=ME)
     if operation is None:
-        return action.issue_id, f"dialog:{action.arg}", ""
-    return action.issue_id, sentry_changes(operation), verb(operation)
+        choice = action.choice
+        assert choice is not None
+        return action.issue_id, f"dialog:{choice.asks}", ""
+    return action.issue_id, sentry_body(operation), words(operation)
 
 
 @pytest.mark.parametrize(("value", "expected"), OLD_VALUES.items())
