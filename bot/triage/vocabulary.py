@@ -207,13 +207,17 @@ def verb_of(action: TriageAction) -> Verb:
 
 
 def card_word(action: TriageAction) -> str | None:
-    """The word a card value carries for this action; None when no card control offers it
-    (a duration without a row, a count, which the dialog asks)."""
+    """The word of the card control that leads to this action: its row's, the asking row's for
+    a count, the actor for an assignee; None when no control offers it (a duration without a
+    row)."""
     for row in CHOICES:
         if row.action == action:
             return row.word
-    if isinstance(action, Assign) and action.actor:
-        return action.actor
+    match action:
+        case Ignore(mode="events" | "users" as mode):
+            return next(row.word for row in CHOICES if row.asks == mode)
+        case Assign(actor=actor) if actor:
+            return actor
     return None
 
 
