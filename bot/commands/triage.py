@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from slack_sdk.errors import SlackApiError
-
 from bot.commands.context import CommandFailure, Invocation, Reply, Services
 from bot.commands.lookup import find_issue, find_issues
 from bot.commands.model import (
@@ -34,7 +32,7 @@ from bot.slack.replies.triage import (
     build_delete_started,
     build_triage_reply,
 )
-from bot.triage.identity import Identity, Refusal
+from bot.triage.identity import Identity, Refusal, SlackProfileError
 from bot.triage.vocabulary import Assign, TriageAction, Unresolve, words
 
 OperationFor = Callable[[Identity], TriageAction]
@@ -137,10 +135,9 @@ async def _assignee(assignee: AssigneeRef, services: Services) -> OperationFor:
         case "slack_user":
             try:
                 email = await services.triage.identities.email_of(assignee.value)
-            except SlackApiError as exc:
-                error = exc.response.get("error", "unknown_error")
+            except SlackProfileError as exc:
                 raise CommandFailure(
-                    f"Could not read that person's Slack profile ({error})."
+                    f"Could not read that person's Slack profile ({exc.error})."
                 ) from exc
             if not email:
                 raise CommandFailure(
