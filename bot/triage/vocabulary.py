@@ -30,6 +30,8 @@ MAX_IGNORE_MINUTES: Final = 30 * 24 * 60
 MAX_IGNORE_COUNT: Final = 1_000_000
 # Sentry caps `ignoreWindow` / `ignoreUserWindow` at a week (`status_details.py`).
 MAX_IGNORE_WINDOW: Final = 10080
+IGNORE_WINDOWS: Final = (60, 1440, MAX_IGNORE_WINDOW)
+"""The windows a count may be reached within, offered beside "until N more events / users"."""
 
 
 # ---- the actions ------------------------------------------------------------------------------
@@ -368,6 +370,18 @@ def ignore_forms() -> str:
         f"{', '.join(durations)} (up to {longest}), {', '.join(sorted(IGNORE_WORDS))}, "
         f"{' or '.join(counts)}"
     )
+
+
+def ignore_syntax() -> str:
+    """The ignore words as help shows them: `until-escalating | forever | <N>m|h|d|w | …`."""
+    units = "|".join(reversed(list(MINUTES_PER_UNIT)))
+    counts = [row.command for row in choices("ignore") if row.asks and row.command]
+    return " | ".join([*IGNORE_WORDS, f"<N>{units}", *counts])
+
+
+def resolve_syntax() -> str:
+    """The switches of `/sentry resolve` as help shows them: `[--next-release]`."""
+    return " ".join(f"[{switch}]" for switch in RESOLVE_SWITCHES)
 
 
 def looks_like_ignore_word(text: str) -> bool:
