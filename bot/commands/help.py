@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from bot.triage.vocabulary import ignore_syntax, resolve_syntax
+from bot.triage.command_words import ignore_syntax, resolve_syntax
 
 COMMAND = "/sentry"
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
 from bot.sentry.ids import IssueId, ReleaseVersion, ShortId, Slug
-from bot.triage.vocabulary import IGNORE_DEFAULT, RESOLVE_DEFAULT, Ignore, Resolve
+from bot.triage.command_words import IGNORE_DEFAULT, RESOLVE_DEFAULT
+from bot.triage.vocabulary import Ignore, Resolve
 
 EVERY_PROJECT: Final = "*"
 """What `subscribe *` / `unsubscribe *` name: the channel's route for every project."""

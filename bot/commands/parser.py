@@ -73,16 +73,16 @@ from bot.sentry.ids import (
     ShortId,
     Slug,
 )
-from bot.triage.vocabulary import (
+from bot.triage.command_words import (
     COUNT_NOUNS,
     IGNORE_DEFAULT,
     RESOLVE_SWITCHES,
-    Ignore,
     WordError,
     ignore_from_word,
     looks_like_ignore_word,
     resolve_from_switches,
 )
+from bot.triage.vocabulary import Ignore
 
 MAX_TEXT_LENGTH: Final = 4_000
 MAX_ARGUMENT_LENGTH: Final = 1_000

@@ -17,7 +17,13 @@ from bot.commands.model import IgnoreCommand, ResolveCommand
 from bot.commands.parser import parse
 from bot.slack import actions
 from bot.slack.actions import ActionValue
-from bot.triage import vocabulary
+from bot.triage import command_words, vocabulary
+from bot.triage.command_words import (
+    ignore_from_word,
+    ignore_word,
+    resolve_from_switches,
+    resolve_switches,
+)
 from bot.triage.vocabulary import (
     CHOICES,
     MAX_IGNORE_COUNT,
@@ -30,10 +36,6 @@ from bot.triage.vocabulary import (
     TriageAction,
     Unresolve,
     card_word,
-    ignore_from_word,
-    ignore_word,
-    resolve_from_switches,
-    resolve_switches,
     sentry_body,
 )
 from tests.fakes.sentry_server import issue_update_schemas
@@ -152,8 +154,8 @@ def test_count_words_round_trip(count: int, noun: str) -> None:
 @pytest.mark.parametrize("row", vocabulary.choices("resolve"))
 def test_resolve_rows_round_trip_through_command_switches(row: Choice) -> None:
     assert isinstance(row.action, Resolve)
-    if row.command is None and row.action != vocabulary.RESOLVE_DEFAULT:
-        with pytest.raises(vocabulary.WordError):
+    if row.command is None and row.action != command_words.RESOLVE_DEFAULT:
+        with pytest.raises(command_words.WordError):
             resolve_switches(row.action)
         return
     switches = resolve_switches(row.action)
