@@ -112,6 +112,8 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         slack_user, slack_team = user_and_team(body)
         try:
             value = ActionValue.decode(selected_value(action))
+            if value.op not in vocabulary.VERBS:
+                raise ActionValueError(f"{value.op!r} is not a triage action")
         except ActionValueError as exc:
             logger.info("a card control could not be read: %s", exc)
             await respond(text=STALE_CONTROL, response_type="ephemeral", replace_original=False)

@@ -48,7 +48,6 @@ OP_OPEN: Final = "open"
 
 RESOLVE_ARGS: Final = tuple(row.word for row in vocabulary.choices("resolve"))
 IGNORE_ARGS: Final = tuple(row.word for row in vocabulary.choices("ignore"))
-ASSIGN_ARGS: Final = tuple(row.word for row in vocabulary.choices("assign"))
 
 VALUE_VERSION: Final = "1"
 VALUE_MAX_LENGTH: Final = 75
