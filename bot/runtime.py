@@ -52,6 +52,7 @@ from bot.readiness import CredentialWatch, Readiness
 from bot.sentry.client import SentryClient, time_limits
 from bot.settings import Settings
 from bot.slack.notifier import SlackNotifier
+from bot.slack.profiles import SlackProfiles
 from bot.slack.retries import CappedRateLimitRetryHandler
 from bot.store.actions import ActionLog
 from bot.store.cards import CardStore
@@ -164,7 +165,7 @@ class Runtime:
         self.triage = TriageService(
             sentry=self.sentry,
             identities=IdentityResolver(
-                slack=self.slack, directory=self.directory, org=settings.sentry_org
+                slack=SlackProfiles(self.slack), directory=self.directory, org=settings.sentry_org
             ),
             directory=self.directory,
             updater=self.updater,

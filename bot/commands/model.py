@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
 from bot.sentry.ids import IssueId, ReleaseVersion, ShortId, Slug
+from bot.triage.command_words import IGNORE_DEFAULT, RESOLVE_DEFAULT
+from bot.triage.vocabulary import Ignore, Resolve
 
 EVERY_PROJECT: Final = "*"
 """What `subscribe *` / `unsubscribe *` name: the channel's route for every project."""
@@ -48,42 +50,6 @@ class AssigneeRef:
 
     kind: AssigneeKind
     value: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class UntilEscalating:
-    """Archive until Sentry flags the issue as escalating (its default archive)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Forever:
-    """Archive with no end condition."""
-
-
-@dataclass(frozen=True, slots=True)
-class ForDuration:
-    """Archive for a while; Sentry's `ignoreDuration` is in minutes (CONTRACT.md §6.6)."""
-
-    minutes: int
-
-
-@dataclass(frozen=True, slots=True)
-class UntilEventCount:
-    """Archive until the issue has `count` more events (Sentry's `ignoreCount`)."""
-
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class UntilUserCount:
-    """Archive until `count` more users are affected (Sentry's `ignoreUserCount`)."""
-
-    count: int
-
-
-IgnoreCondition: TypeAlias = (
-    UntilEscalating | Forever | ForDuration | UntilEventCount | UntilUserCount
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +95,7 @@ class ResolveCommand:
     """Resolve distinct issues in one bulk request, now or in the next release."""
 
     issues: tuple[IssueRef, ...]
-    in_next_release: bool = False
+    resolution: Resolve = RESOLVE_DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +108,7 @@ class IgnoreCommand:
     """Archive distinct issues under one condition (default: until escalating)."""
 
     issues: tuple[IssueRef, ...]
-    condition: IgnoreCondition
+    condition: Ignore = IGNORE_DEFAULT
 
 
 @dataclass(frozen=True, slots=True)

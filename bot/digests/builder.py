@@ -57,15 +57,10 @@ BADGES: Final = {
 # header, period, counts, releases, "and N more": the blocks that are not issue lines.
 FIXED_BLOCKS: Final = 5
 
-TRIAGE_OPTIONS: Final = (
-    ("Resolve", actions.OP_RESOLVE, actions.RESOLVE_NOW),
-    ("Ignore for 24 hours", actions.OP_IGNORE, actions.IGNORE_24H),
-    ("Assign to me", actions.OP_ASSIGN, actions.ASSIGN_ME),
+TRIAGE_OPTIONS: Final = actions.standalone_options(
+    ("resolve", "now"), ("ignore", "24h"), ("assign", "me")
 )
-REOPEN_OPTIONS: Final = (
-    ("Unresolve", actions.OP_UNRESOLVE, ""),
-    ("Assign to me", actions.OP_ASSIGN, actions.ASSIGN_ME),
-)
+REOPEN_OPTIONS: Final = actions.standalone_options(("unresolve", ""), ("assign", "me"))
 
 
 def _mrkdwn_object(text: str) -> JSON:
