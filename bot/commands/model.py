@@ -1,4 +1,4 @@
-"""The typed `/sentry` commands (SPEC §7): one frozen dataclass per subcommand.
+"""The typed `/sentry` commands (README: The `/sentry` command): one frozen dataclass each.
 
 Only `bot.commands.parser` builds these from text, so a handler receives values that are already
 validated and normalised (short IDs upper-case, project slugs lower-case, search queries freed of
@@ -28,8 +28,9 @@ Weekday: TypeAlias = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 class IssueRef:
     """An issue as a person named it: a numeric `id` or a `short_id` (`WEB-3F`, upper-case).
 
-    Sentry's org-scoped issue routes take either form (reference/sentry/CONTRACT.md §1), so the
-    handler resolves a short ID only when it needs the numeric one (bulk updates take `id=`).
+    Sentry's org-scoped issue routes take either form (Sentry
+    `src/sentry/issues/endpoints/bases/group.py`, `GroupEndpoint.convert_args`), so the handler
+    resolves a short ID only when it needs the numeric one (bulk updates take `id=`).
     A pasted issue link arrives here as its numeric `id`.
     """
 
@@ -72,7 +73,8 @@ class IssuesCommand:
     """Top issues of one project (`None`: every project) matching `query`.
 
     `query` is the Sentry search string exactly as typed (empty when none was given); the issue
-    list has its own default query (CONTRACT.md §2), so the handler decides what empty means.
+    list has its own default query (Sentry `src/sentry/api/helpers/group_index/index.py`), so
+    the handler decides what empty means.
     """
 
     project: Slug | None
@@ -119,7 +121,7 @@ class AssignCommand:
 
 @dataclass(frozen=True, slots=True)
 class DeleteCommand:
-    """Delete one issue; the handler asks for confirmation and checks the role (SPEC §8)."""
+    """Delete one issue; the handler asks for confirmation and checks the role."""
 
     issue: IssueRef
 
@@ -159,7 +161,7 @@ class ReleaseCreateCommand:
 class SubscribeCommand:
     """Route new issues of `project` (or `EVERY_PROJECT`) matching `query` to the channel.
 
-    An empty `query` means the route default (`is:unresolved`, SPEC §3).
+    An empty `query` means the route default (`is:unresolved`, README: Routes and digests file).
     """
 
     project: str
@@ -210,7 +212,7 @@ class DigestScheduleCommand:
 
     @property
     def cron(self) -> str:
-        """The five-field crontab stored with digests (SPEC §3); day names avoid the 0=Sunday
+        """The five-field crontab stored with digests; day names avoid the 0=Sunday
         versus 0=Monday ambiguity between crontab and apscheduler."""
         return f"{self.at.minute} {self.at.hour} * * {self.weekday or '*'}"
 

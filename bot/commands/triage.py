@@ -1,4 +1,4 @@
-"""`/sentry resolve`, `unresolve`, `ignore`, `assign` and `delete` (SPEC §7, §8).
+"""`/sentry resolve`, `unresolve`, `ignore`, `assign` and `delete`.
 
 Everything goes through `TriageService`, like the card's buttons: the same identity and
 permission rules, the same Sentry requests (one issue: `PUT …/issues/{id}/`; several: one bulk

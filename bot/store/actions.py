@@ -1,14 +1,14 @@
-"""The action log: every triage attempt from Slack, allowed or refused (SPEC §8).
+"""The action log: every triage attempt from Slack, allowed or refused.
 
 A Slack interaction's `request_key` is unique, so claiming it is how a retried
 delivery of the same click (HTTP retry, Socket Mode redelivery) is applied once.
 
 `action` holds the triage vocabulary's stable kind (`resolve.now`, `ignore.duration`,
-`assign.user`, `delete`, `refused`) and `arg` what the kind leaves open (minutes, a count,
-an actor). Rows written before the kinds existed hold the action's class name in lower case
-(`resolve`, `ignore`, `assign`, `unresolve`) with the detail in `arg` (`next_release`,
-`duration:120`, `nobody`); they are read into the same kinds (`legacy_kind`), and left as
-they are on disk.
+`assign.user`, `delete`, `refused`; README "Triage from the card") and `arg` what the kind
+leaves open (minutes, a count, an actor). Rows written before the kinds existed hold the
+action's class name in lower case (`resolve`, `ignore`, `assign`, `unresolve`) with the detail
+in `arg` (`next_release`, `duration:120`, `nobody`); they are read into the same kinds
+(`legacy_kind`), and left as they are on disk.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Who is clicking: a Slack user mapped to a Sentry member by e-mail, and what they may do.
 
-SPEC §8: only mapped members may triage; deleting issues and creating releases
-need a Sentry admin, manager or owner; users of another Slack team (shared
-channels) may not act. Slack profiles are read with `users.info` (scopes
-`users:read` + `users:read.email`) through a `SlackDirectory` (`bot.slack.profiles`) and
-cached with an expiry, like the members.
+Only mapped members may triage; deleting issues and creating releases need a Sentry admin,
+manager or owner (README: Triage from the card); users of another Slack team (shared channels)
+may not act. Slack profiles are read with `users.info` (scopes `users:read` +
+`users:read.email`) through a `SlackDirectory` (`bot.slack.profiles`) and cached with an
+expiry, like the members.
 """
 
 from __future__ import annotations

@@ -205,7 +205,7 @@ class TriageService:
         source: str,
         request_key: str | None = None,
     ) -> TriageResult:
-        """Delete one issue for this Slack user (SPEC §8: admins, managers and owners only).
+        """Delete one issue for this Slack user (Sentry admins, managers and owners only).
 
         Sentry answers 202 and deletes in the background; the issue answers 404 from then on,
         so its cards are left as they are.

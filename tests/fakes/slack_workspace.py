@@ -68,7 +68,8 @@ class User:
     real_name: str = ""
 
     def as_slack(self) -> dict[str, Any]:
-        """The `user` object of users.info and users.lookupByEmail (web-api-openapi/users.info)."""
+        """The `user` object of users.info and users.lookupByEmail (Slack docs: users.info;
+        slackapi/slack-api-specs `web-api/slack_web_openapi_v2.json`, `objs_user`)."""
         real_name = self.real_name or self.name
         return {
             "id": self.id,

@@ -1,7 +1,7 @@
 """The `/sentry` parser: every subcommand, issue reference, assignee form and malformed input.
 
-Texts are written as Slack sends them with `should_escape: true` (reference/slack/PAYLOADS.md (a)):
-mentions, channels and links wrapped in `<…>`, and `&`, `<`, `>` escaped.
+Texts are written as Slack sends them with `should_escape: true` (Slack docs: slash commands,
+escaping): mentions, channels and links wrapped in `<…>`, and `&`, `<`, `>` escaped.
 """
 
 from __future__ import annotations
