@@ -1,5 +1,6 @@
 """Shared fixtures: a fresh database per test, on SQLite (a real file, WAL mode) and on
-PostgreSQL (a throw-away server, see tests/postgres.py)."""
+PostgreSQL (a throw-away server, see tests/postgres.py), and the fake Sentry and Slack that
+end-to-end and in-process scenarios point the bot at."""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.store.database import create_engine
 from bot.store.migrations import migrate
+from tests.e2e.harness import TOKENS
+from tests.fakes.sentry_server import FakeSentry
+from tests.fakes.slack_server import FakeSlack
 from tests.postgres import postgres_server
+
+# The channel the default routes file sends `web` alerts to (see tests/e2e/conftest.py).
+ALERTS_CHANNEL = "C0ALERTS1"
 
 _database_names = itertools.count(1)
 
@@ -64,3 +71,22 @@ async def engine(
     await migrate(engine)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+def sentry() -> Iterator[FakeSentry]:
+    """A fake Sentry for organization `acme` with projects `web` and `api`."""
+    with FakeSentry(org="acme", token=TOKENS["SENTRY_TOKEN"]) as fake:
+        fake.create_project("web")
+        fake.create_project("api")
+        yield fake
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    """A fake Slack workspace with the alerts channel the default routes file names."""
+    with FakeSlack(
+        bot_token=TOKENS["SLACK_BOT_TOKEN"], app_token=TOKENS["SLACK_APP_TOKEN"]
+    ) as fake:
+        fake.add_channel(ALERTS_CHANNEL, "alerts")
+        yield fake

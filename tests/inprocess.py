@@ -1,0 +1,212 @@
+"""The bot in the test process: the real `Runtime` (web server, Bolt listeners, scheduler,
+poller, store) started on its own event loop, configured through the same environment as
+`python -m bot`, and read through its log lines like a process.
+
+`InProcessBot` has the interface of `tests.e2e.harness.BotProcess` (`url`, `start`, `stop`,
+`wait_ready`, `wait_for_log`, `log`), so a scenario that needs no process of its own (no signal,
+no kill, no second replica, no Socket Mode) runs the same way without the cost of starting an
+interpreter; `poll_now` runs the scheduled poll at once instead of at its next interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+import time
+from collections.abc import Coroutine, Mapping
+from concurrent.futures import Future
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from bot.logs import RedactSecrets
+from bot.runtime import Runtime, utc_now
+from bot.settings import load_configuration
+from tests.e2e.harness import free_port
+
+T = TypeVar("T")
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Loggers whose INFO lines the scenarios read, as `python -m bot` prints them.
+QUIET = {"apscheduler": logging.ERROR, "httpx": logging.WARNING}
+
+
+class _Lines(logging.Handler):
+    """Collects formatted log lines (secrets scrubbed, as in production) and wakes waiters."""
+
+    def __init__(self, changed: threading.Condition, lines: list[str]) -> None:
+        super().__init__(logging.INFO)
+        self._changed = changed
+        self._lines = lines
+        self.setFormatter(logging.Formatter(LOG_FORMAT))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:  # pragma: no cover - a broken record must not break the bot
+            self.handleError(record)
+            return
+        with self._changed:
+            self._lines.extend(line.splitlines() or [""])
+            self._changed.notify_all()
+
+
+class InProcessBot:
+    """One bot `Runtime` running on a private event loop thread, started and stopped like a
+    process; a stopped bot can be started again on the same database (a restart)."""
+
+    def __init__(self, env: Mapping[str, str], *, workdir: Path) -> None:
+        self.port = int(env.get("PORT") or free_port())
+        self.env = {"HOST": "127.0.0.1", "PORT": str(self.port), **env}
+        self.workdir = workdir
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self.runtime: Runtime | None = None
+        self.returncode: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._handler: _Lines | None = None
+        self._levels: dict[str, int] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # ---- life cycle ---------------------------------------------------------------------
+
+    def start(self) -> InProcessBot:
+        settings, config = load_configuration(self.env, cwd=self.workdir)
+        self.lines.clear()
+        self.returncode = None
+        self._capture_logs(RedactSecrets(settings.secrets))
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="in-process-bot", daemon=True
+        )
+        self._thread.start()
+
+        async def boot() -> Runtime:
+            runtime = Runtime(settings, config)
+            await runtime.start()
+            return runtime
+
+        try:
+            self.runtime = self.call(boot(), timeout=60)
+        except BaseException:
+            self._shut_loop()
+            self._release_logs()
+            raise
+        return self
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """Close the runtime as SIGTERM does (`Runtime.close`); 0 when it closed cleanly."""
+        if self._loop is None:
+            return self.returncode or 0
+        code = 0
+        if self.runtime is not None:
+            logging.getLogger("bot.runtime").info("stopping")
+            try:
+                self.call(self.runtime.close(), timeout=timeout)
+            except Exception:
+                logging.getLogger("bot.runtime").exception("closing failed")
+                code = 1
+            logging.getLogger("bot.runtime").info("stopped")
+        self._shut_loop()
+        self._release_logs()
+        self.runtime = None
+        self.returncode = code
+        return code
+
+    def _shut_loop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+
+        async def drain() -> None:
+            current = asyncio.current_task()
+            tasks = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await loop.shutdown_asyncgens()
+
+        asyncio.run_coroutine_threadsafe(drain(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)
+        loop.close()
+        self._loop = None
+        self._thread = None
+
+    def _capture_logs(self, redact: RedactSecrets) -> None:
+        self._handler = _Lines(self._changed, self.lines)
+        self._handler.addFilter(redact)
+        root = logging.getLogger()
+        root.addHandler(self._handler)
+        self._levels = {"": root.level}
+        root.setLevel(logging.INFO)
+        for name, level in QUIET.items():
+            self._levels[name] = logging.getLogger(name).level
+            logging.getLogger(name).setLevel(level)
+
+    def _release_logs(self) -> None:
+        if self._handler is not None:
+            logging.getLogger().removeHandler(self._handler)
+            self._handler = None
+        for name, level in self._levels.items():
+            logging.getLogger(name or None).setLevel(level)
+        self._levels = {}
+
+    def __enter__(self) -> InProcessBot:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ---- driving it ---------------------------------------------------------------------
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        """Run a coroutine on the bot's loop (where its clients live) and return its result."""
+        assert self._loop is not None, "the bot is not running"
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return future.result(timeout)
+
+    def poll_now(self) -> None:
+        """Run the scheduled poll job now rather than at its next interval (as a replica that
+        takes the lease over does)."""
+        runtime = self.runtime
+        assert runtime is not None
+
+        async def trigger() -> None:
+            runtime.scheduler.modify_job("poll", next_run_time=utc_now())
+
+        self.call(trigger())
+
+    # ---- reading it ---------------------------------------------------------------------
+
+    def log(self) -> str:
+        with self._changed:
+            return "\n".join(self.lines)
+
+    def wait_for_log(self, pattern: str, timeout: float = 15.0) -> str:
+        """Block until a log line matches (or time runs out)."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for line in self.lines:
+                    if regex.search(line):
+                        return line
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no log line matching {pattern!r}:\n{self.log()}")
+                self._changed.wait(remaining)
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        self.wait_for_log(r"ready: ", timeout)
