@@ -5,7 +5,8 @@ poller, store) started on its own event loop, configured through the same enviro
 `InProcessBot` has the interface of `tests.e2e.harness.BotProcess` (`url`, `start`, `stop`,
 `wait_ready`, `wait_for_log`, `log`), so a scenario that needs no process of its own (no signal,
 no kill, no second replica, no Socket Mode) runs the same way without the cost of starting an
-interpreter; `poll_now` runs the scheduled poll at once instead of at its next interval.
+interpreter; `poll_now` runs the scheduled poll job at once, and returns when that run is over,
+instead of waiting for its next interval.
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ from concurrent.futures import Future
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    JobEvent,
+)
 
 from bot.logs import RedactSecrets
 from bot.runtime import Runtime, utc_now
@@ -69,6 +77,8 @@ class InProcessBot:
         self._thread: threading.Thread | None = None
         self._handler: _Lines | None = None
         self._levels: dict[str, int] = {}
+        # Ends of scheduled job runs (code, job id), as the scheduler reports them.
+        self._job_ends: list[tuple[int, str]] = []
 
     @property
     def url(self) -> str:
@@ -79,6 +89,7 @@ class InProcessBot:
     def start(self) -> InProcessBot:
         settings, config = load_configuration(self.env, cwd=self.workdir)
         self.lines.clear()
+        self._job_ends.clear()
         self.returncode = None
         self._capture_logs(RedactSecrets(settings.secrets))
         self._loop = asyncio.new_event_loop()
@@ -89,6 +100,9 @@ class InProcessBot:
 
         async def boot() -> Runtime:
             runtime = Runtime(settings, config)
+            runtime.scheduler.add_listener(
+                self._job_ended, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES
+            )
             await runtime.start()
             return runtime
 
@@ -125,11 +139,16 @@ class InProcessBot:
             return
 
         async def drain() -> None:
+            # Runs the scheduler started before it stopped finish first, as they would before
+            # the process exits; whatever is still waiting after that is cancelled.
             current = asyncio.current_task()
             tasks = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if tasks:
+                _, pending = await asyncio.wait(tasks, timeout=10)
+                for task in pending:
+                    task.cancel()
+                if pending:
+                    await asyncio.wait(pending, timeout=5)
             await loop.shutdown_asyncgens()
 
         asyncio.run_coroutine_threadsafe(drain(), loop).result(30)
@@ -177,16 +196,46 @@ class InProcessBot:
         future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
         return future.result(timeout)
 
-    def poll_now(self) -> None:
+    def _job_ended(self, event: JobEvent) -> None:
+        with self._changed:
+            self._job_ends.append((event.code, event.job_id))
+            self._changed.notify_all()
+
+    def _next_poll_end(self, after: int, timeout: float) -> tuple[int, int]:
+        """Wait for the first end of a poll run reported after the `after`-th event; returns
+        its code and position."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for index in range(after, len(self._job_ends)):
+                    code, job = self._job_ends[index]
+                    if job == "poll":
+                        return code, index + 1
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no poll run ended within {timeout}s:\n{self.log()}")
+                self._changed.wait(remaining)
+
+    def poll_now(self, timeout: float = 20.0) -> None:
         """Run the scheduled poll job now rather than at its next interval (as a replica that
-        takes the lease over does)."""
+        takes the lease over does), and wait until that run has finished. A run already under
+        way is waited for first: the job never runs twice at once."""
         runtime = self.runtime
         assert runtime is not None
 
         async def trigger() -> None:
             runtime.scheduler.modify_job("poll", next_run_time=utc_now())
 
-        self.call(trigger())
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._changed:
+                seen = len(self._job_ends)
+            self.call(trigger())
+            code, seen = self._next_poll_end(seen, deadline - time.monotonic())
+            if code != EVENT_JOB_MAX_INSTANCES:
+                return
+            # Skipped behind a run in progress: wait for that run, then ask again.
+            self._next_poll_end(seen, deadline - time.monotonic())
 
     # ---- reading it ---------------------------------------------------------------------
 
