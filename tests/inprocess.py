@@ -84,6 +84,11 @@ class InProcessBot:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def alive(self) -> bool:
+        """Started and its event loop still running (what a live process is for `BotProcess`)."""
+        return self._thread is not None and self._thread.is_alive() and self.runtime is not None
+
     # ---- life cycle ---------------------------------------------------------------------
 
     def start(self) -> InProcessBot:
