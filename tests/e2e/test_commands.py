@@ -1,7 +1,7 @@
 """`/sentry` end to end: signed slash commands to `python -m bot`, replies through response_url.
 
 Every command runs in process in tests/usecases/test_commands.py; these scenarios keep one of
-each kind (help, a listing with its buttons, a triage, a dialog, a subscription, a digest, Socket
+each kind (help, an issue's detail, a triage, a dialog, a subscription, a digest, Socket
 Mode) through a real process.
 
 One bot process (HTTP mode) serves the whole module against one fake Sentry and one fake Slack;
@@ -22,8 +22,6 @@ from tests.e2e.conftest import BotFactory
 from tests.e2e.harness import TOKENS, BotProcess
 from tests.fakes.sentry_server import FakeSentry, RecordedRequest
 from tests.fakes.slack_requests import (
-    action_for,
-    block_actions,
     form_body,
     interactive_body,
     post_to_bot,
@@ -155,51 +153,8 @@ def since(sentry: FakeSentry, mark: int) -> list[RecordedRequest]:
     return sentry.requests[mark:]
 
 
-def only(sentry: FakeSentry, mark: int, method: str, path: str) -> list[RecordedRequest]:
-    return [r for r in since(sentry, mark) if r.method == method and r.path == path]
-
-
 def writes(sentry: FakeSentry, mark: int) -> list[RecordedRequest]:
     return [r for r in since(sentry, mark) if r.method in ("PUT", "POST", "DELETE")]
-
-
-def buttons(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for block in body.get("blocks") or []:
-        for element in block.get("elements", []):
-            if element.get("type") == "button" and element["action_id"].startswith(
-                ("reply.", "issues.")
-            ):
-                found[element["action_id"]] = element
-    return found
-
-
-def click(
-    bot: BotProcess,
-    slack: FakeSlack,
-    post: ResponsePost,
-    action_id: str,
-    *,
-    user: str = ADMIN,
-) -> str:
-    """Click a button of an ephemeral reply; returns the response_url the bot answers on."""
-    ephemeral = [e for e in slack.ephemerals(user) if e.blocks == post.body.get("blocks")][-1]
-    url = slack.new_response_url(
-        channel=ephemeral.channel, message_ts=ephemeral.ts, user=user, ephemeral=True
-    )
-    message = {
-        "type": "message",
-        "ts": ephemeral.ts,
-        "text": ephemeral.text,
-        "blocks": ephemeral.blocks,
-    }
-    action = action_for(ephemeral.blocks or [], action_id)
-    payload = block_actions(user, TEAM, ephemeral.channel, message, action, url, is_ephemeral=True)
-    send(bot, interactive_body(payload))
-    return url
-
-
-ORG_ISSUES = "/api/0/organizations/acme/issues/"
 
 
 def issue_path(ref: str, rest: str = "") -> str:
@@ -239,54 +194,42 @@ def test_help_lists_every_subcommand_with_an_example(
 # ---- issues, issue, events ------------------------------------------------------------------
 
 
-def test_issues_pages_with_the_sentry_cursor_and_shares_in_channel(
+def test_issue_shows_the_card_and_the_latest_event(
     bot: BotProcess, fake_slack: FakeSlack, fake_sentry: FakeSentry
 ) -> None:
-    made = [
-        fake_sentry.create_issue("api", f"PagingError number {n}", count=100 + n) for n in range(12)
-    ]
-    api_id = fake_sentry.project_json(fake_sentry.project("api"))["id"]
+    made = fake_sentry.create_issue(
+        "api",
+        "ValueError: bad <input> & worse",
+        culprit="billing.invoice in total",
+        release="api@1.2.3",
+        tags={
+            "browser": "Firefox 120",
+            "os": "Linux",
+            "url": "https://shop.test/cart",
+            "user": "id:42",
+        },
+    )
     mark = len(fake_sentry.requests)
-    first = command_post(bot, fake_slack, "issues api PagingError --sort freq")
-    body = first.body
-
-    [search] = only(fake_sentry, mark, "GET", ORG_ISSUES)
-    assert search.param("query") == "is:unresolved PagingError"
-    assert search.param("sort") == "freq"
-    assert search.param("limit") == "10"
-    assert search.params("project") == [api_id]
-    assert search.param("cursor") is None
+    body = command(bot, fake_slack, f"issue {made['shortId']}")
+    paths = {r.path for r in since(fake_sentry, mark) if r.method == "GET"}
+    assert issue_path(made["shortId"]) in paths
+    assert issue_path(made["shortId"], "events/latest/") in paths
     text = rendered(body)
-    assert text.count('"action_id": "issue.resolve"') == 10
-    assert made[11]["shortId"] in text  # most events first
-    assert made[0]["shortId"] not in text
-    assert "and 2 more" in text
-    controls = buttons(body)
-    assert set(controls) == {"reply.share", "issues.more", "reply.open"}
-    assert "query=is%3Aunresolved+PagingError" in controls["reply.open"]["url"]
-    assert f"project={api_id}" in controls["reply.open"]["url"]
-
-    mark = len(fake_sentry.requests)
-    more_url = click(bot, fake_slack, first, "issues.more")
-    page_two = response_post(fake_slack, more_url)
-    assert page_two.outcome == "replaced"
-    [search] = only(fake_sentry, mark, "GET", ORG_ISSUES)
-    assert search.param("cursor")
-    assert search.param("query") == "is:unresolved PagingError"
-    text = rendered(page_two.body)
-    assert made[0]["shortId"] in text
-    assert made[1]["shortId"] in text
-    assert text.count('"action_id": "issue.resolve"') == 2
-    assert "Showing 11 to 12" in text
-
-    share_url = click(bot, fake_slack, page_two, "reply.share")
-    shared = response_post(fake_slack, share_url)
-    assert shared.outcome == "posted"
-    assert shared.body["response_type"] == "in_channel"
-    assert f"Shared by <@{ADMIN}>" in rendered(shared.body)
-    assert made[0]["shortId"] in rendered(shared.body)
-    [message] = [m for m in fake_slack.messages(CHANNEL) if m.via == "response_url"][-1:]
-    assert "reply.share" not in json.dumps(message.blocks)
+    assert "*ValueError*: bad &lt;input&gt; &amp; worse" in text
+    assert "`billing/invoice.py:7` in `total`" in text
+    assert "`app/views.py:42` in `dispatch`" in text
+    assert "runtime/server.py" not in text  # not in-app
+    for shown in (
+        "api@1.2.3",
+        "production",
+        "Firefox 120",
+        "Linux",
+        "https://shop.test/cart",
+        "id:42",
+    ):
+        assert shown in text, shown
+    assert '"action_id": "issue.resolve"' in text
+    assert "reply.share" in text
 
 
 # ---- triage ---------------------------------------------------------------------------------

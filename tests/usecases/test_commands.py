@@ -1,8 +1,9 @@
 """`/sentry` in process: signed slash commands to the bot's endpoint and Bolt's dispatch, replies
 through response_url.
 
-One in-process bot (HTTP mode) serves the whole module against one fake Sentry and one fake Slack;
-each test makes its own issues and looks only at the Sentry requests made after it started.
+One in-process bot (HTTP mode, polling only when a test asks) serves the whole module against
+one fake Sentry and one fake Slack; each test makes its own issues and looks only at the Sentry
+requests made after it started.
 """
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ def bot(
         "SLACK_SIGNING_SECRET": TOKENS["SLACK_SIGNING_SECRET"],
         "DATABASE_URL": f"sqlite:///{workdir}/bot.sqlite3",
         "BOT_CONFIG": str(config),
-        "POLL_INTERVAL_SECONDS": "1",
+        # Polls run only when a test asks (`bot.poll_now()`), so the Sentry requests a command
+        # makes are never mixed with a poll's.
+        "POLL_INTERVAL_SECONDS": "3600",
     }
     with InProcessBot(env, workdir=workdir) as process:
         process.wait_ready()
@@ -369,6 +372,7 @@ def test_resolve_one_issue_updates_its_card_for_everyone(
     bot: InProcessBot, fake_slack: FakeSlack, fake_sentry: FakeSentry
 ) -> None:
     made = fake_sentry.create_issue("web", "KeyError: 'cart'")
+    bot.poll_now()
     fake_slack.wait_for(lambda: card_of(fake_slack, made["id"]) is not None, timeout=15)
     mark = len(fake_sentry.requests)
     body = command(bot, fake_slack, f"resolve {made['shortId']}", user=MEMBER)
@@ -664,6 +668,7 @@ def test_a_new_subscription_does_not_post_older_issues(
     old = fake_sentry.create_issue("api", "Before the subscription")
     command(bot, fake_slack, "subscribe *", channel=channel)
     new = fake_sentry.create_issue("api", "After the subscription")
+    bot.poll_now()
     fake_slack.wait_for(
         lambda: any(new["shortId"] in json.dumps(m.blocks) for m in fake_slack.messages(channel)),
         timeout=15,
