@@ -18,6 +18,7 @@ from bot.store.migrations import migrate
 from tests.e2e.harness import TOKENS
 from tests.fakes.sentry_server import FakeSentry
 from tests.fakes.slack_server import FakeSlack
+from tests.inprocess import BoltApp, open_bolt_app
 from tests.postgres import postgres_server
 
 # The channel the default routes file sends `web` alerts to (see tests/e2e/conftest.py).
@@ -90,3 +91,11 @@ def slack() -> Iterator[FakeSlack]:
     ) as fake:
         fake.add_channel(ALERTS_CHANNEL, "alerts")
         yield fake
+
+
+@pytest.fixture
+async def bolt_app(tmp_path: Path, sentry: FakeSentry, slack: FakeSlack) -> AsyncIterator[BoltApp]:
+    """The bot's runtime, built on the test's event loop against the fakes, answering signed
+    requests through its Slack endpoint and Bolt's dispatch (no web server, no scheduler)."""
+    async with open_bolt_app(tmp_path, sentry, slack, channel=ALERTS_CHANNEL) as app:
+        yield app

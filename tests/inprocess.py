@@ -1,6 +1,12 @@
-"""The bot in the test process: the real `Runtime` (web server, Bolt listeners, scheduler,
-poller, store) started on its own event loop, configured through the same environment as
-`python -m bot`, and read through its log lines like a process.
+"""The bot in the test process, two ways.
+
+`BoltApp` (from `open_bolt_app`): the real `Runtime` built, not started, on the test's own event
+loop; a signed request goes straight to the app's `SlackHttpEndpoint` and Bolt's dispatch, with
+no web server or scheduler (the way bolt-python tests itself).
+
+`InProcessBot`: the real `Runtime` (web server, Bolt listeners, scheduler, poller, store) started
+on its own event loop thread, configured through the same environment as `python -m bot`, and
+read through its log lines like a process.
 
 `InProcessBot` has the interface of `tests.e2e.harness.BotProcess` (`url`, `start`, `stop`,
 `wait_ready`, `wait_for_log`, `log`), so a scenario that needs no process of its own (no signal,
@@ -16,8 +22,10 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from concurrent.futures import Future
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -28,17 +36,103 @@ from apscheduler.events import (
     EVENT_JOB_MAX_INSTANCES,
     JobEvent,
 )
+from slack_bolt.response import BoltResponse
 
+from bot.config_file import BotConfig, RouteSpec
+from bot.handlers.http_mode import SlackHttpEndpoint
 from bot.logs import RedactSecrets
 from bot.runtime import Runtime, utc_now
-from bot.settings import load_configuration
-from tests.e2e.harness import free_port
+from bot.settings import load_configuration, load_settings
+from bot.store.migrations import migrate
+from tests.e2e.harness import TOKENS, free_port
+from tests.fakes import slack_requests as sr
+from tests.fakes.sentry_server import FakeSentry
+from tests.fakes.slack_server import FakeSlack
 
 T = TypeVar("T")
+
+SECRET = TOKENS["SLACK_SIGNING_SECRET"]
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Loggers whose INFO lines the scenarios read, as `python -m bot` prints them.
 QUIET = {"apscheduler": logging.ERROR, "httpx": logging.WARNING}
+
+
+@dataclass
+class BoltApp:
+    """A built runtime whose Slack endpoint is called directly, on the test's event loop."""
+
+    runtime: Runtime
+    endpoint: SlackHttpEndpoint
+    sentry: FakeSentry
+    slack: FakeSlack
+
+    async def send(
+        self,
+        body: str | bytes,
+        *,
+        content_type: str = sr.FORM,
+        timestamp: int | None = None,
+        secret: str = SECRET,
+    ) -> BoltResponse:
+        """Sign `body` as Slack does and answer it through the endpoint and Bolt's dispatch."""
+        raw = body.encode() if isinstance(body, str) else body
+        text = raw.decode("utf-8", "replace")
+        headers = sr.sign(text, secret, timestamp or int(time.time()), content_type=content_type)
+        return await self.endpoint.answer(raw, headers)
+
+    async def interact(self, payload: Any) -> BoltResponse:
+        return await self.send(sr.interactive_body(payload))
+
+    def changes(self) -> list[Any]:
+        """Requests that would change something in Sentry."""
+        return [r for r in self.sentry.requests if r.method in ("PUT", "DELETE", "POST")]
+
+    async def replies(self, url: str, count: int = 1) -> list[str]:
+        """The texts posted to `url` (a response_url), once there are `count` of them."""
+
+        def posted() -> list[str]:
+            return [p.body.get("text", "") for p in self.slack.response_posts() if p.url == url]
+
+        await self.slack.wait_for_async(lambda: len(posted()) >= count, 10)
+        return posted()
+
+
+async def settle() -> None:
+    """Let the listeners still working after their acknowledgement finish."""
+    current = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=10)
+
+
+@asynccontextmanager
+async def open_bolt_app(
+    workdir: Path, sentry: FakeSentry, slack: FakeSlack, *, channel: str
+) -> AsyncIterator[BoltApp]:
+    """A runtime built on a migrated SQLite database in `workdir`, routing every project to
+    `channel`; closed (after its listeners settle) on exit."""
+    settings = load_settings(
+        {
+            "SENTRY_HOST": sentry.url,
+            "SENTRY_TOKEN": TOKENS["SENTRY_TOKEN"],
+            "SENTRY_ORG": "acme",
+            "SLACK_BOT_TOKEN": TOKENS["SLACK_BOT_TOKEN"],
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "DATABASE_URL": f"sqlite:///{workdir}/bot.sqlite3",
+        },
+        cwd=workdir,
+    )
+    runtime = Runtime(settings, BotConfig(routes=(RouteSpec(channel=channel),)))
+    await migrate(runtime.engine)
+    try:
+        yield BoltApp(
+            runtime, SlackHttpEndpoint(runtime.bolt, signing_secret=SECRET), sentry, slack
+        )
+        await settle()
+    finally:
+        await runtime.close()
 
 
 class _Lines(logging.Handler):
