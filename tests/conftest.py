@@ -34,6 +34,16 @@ settings.register_profile(
 settings.load_profile("suite")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses the PostgreSQL server runs on the same parallel worker (pytest-xdist
+    `--dist loadgroup`), so one throw-away server is started for the run, not one per worker."""
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ())) & {"postgres_url", "postgres_database"}
+        if uses or item.get_closest_marker("postgres") is not None:
+            item.add_marker(pytest.mark.xdist_group("postgres"))
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str | None]:
     with postgres_server() as url:
@@ -59,12 +69,12 @@ def postgres_database(postgres_url: str | None) -> str:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def engine(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_url: str | None
-) -> AsyncIterator[AsyncEngine]:
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path}/bot.sqlite3"
     else:
+        # Asked for only here, so a SQLite test never starts the PostgreSQL server.
+        postgres_url: str | None = request.getfixturevalue("postgres_url")
         if postgres_url is None:
             pytest.skip("PostgreSQL server binaries are not installed (.ci/run installs them)")
         url = await fresh_postgres_database(postgres_url)

@@ -87,6 +87,7 @@ def bot(
     }
     with InProcessBot(env, workdir=workdir) as process:
         process.wait_ready()
+        process.poll_now()  # the start-up poll is over before any test looks at Sentry's log
         yield process
 
 
@@ -714,3 +715,20 @@ def test_digest_now_in_a_channel_routed_to_one_project(
     searches = only(fake_sentry, mark, "GET", ORG_ISSUES)
     assert len(searches) == 4
     assert all(search.params("project") == [api_id] for search in searches)
+
+
+# ---- when Slack says no ---------------------------------------------------------------------
+
+
+def test_a_digest_slack_refuses_is_explained_and_not_posted(
+    bot: InProcessBot, fake_slack: FakeSlack
+) -> None:
+    channel = "C0ARCHIVED"
+    fake_slack.add_channel(channel, "archived-digest")
+    command(bot, fake_slack, "subscribe web", channel=channel)
+    fake_slack.error_next("chat.postMessage", "is_archived")
+    body = command(bot, fake_slack, "digest now", channel=channel)
+    text = rendered(body)
+    assert "No digest was posted: Slack refused the post: is_archived" in text
+    assert "unarchive" in text
+    assert fake_slack.messages(channel) == []
