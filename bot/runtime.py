@@ -30,27 +30,31 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.alerts.delivery import Delivery
 from bot.alerts.freshness import Freshness
 from bot.alerts.poller import Poller
+from bot.card.redraw import CardUpdater
+from bot.card.replies import ReplyStore
+from bot.card.store import CardStore
 from bot.config_file import BotConfig
 from bot.digests.runner import DigestRunner
+from bot.digests.runs import DigestRuns
 from bot.digests.scheduler import DigestScheduler
 from bot.digests.service import DigestService
 from bot.handlers import HandlerContext, build_app, register
 from bot.handlers.http_mode import SlackHttpEndpoint
 from bot.handlers.socket_mode import CheckedSocketModeHandler
 from bot.metrics import Metrics
+from bot.outbox.delivery import Outbox
+from bot.outbox.store import OutboxStore
 from bot.sentry.client import SentryClient
 from bot.settings import Settings
+from bot.slack.card import build_issue_card
 from bot.slack.notifier import SlackNotifier
 from bot.slack.retries import CappedRateLimitRetryHandler
 from bot.store.actions import ActionLog
-from bot.store.cards import CardStore
 from bot.store.database import create_engine, startup_lock
 from bot.store.digests import DigestStore
 from bot.store.leases import LeaseStore
 from bot.store.migrations import migrate
-from bot.store.replies import ReplyStore
 from bot.store.routes import RouteStore
-from bot.triage.cards import CardUpdater
 from bot.triage.directory import MemberDirectory
 from bot.triage.identity import IdentityResolver
 from bot.triage.service import TriageService
@@ -117,9 +121,15 @@ class Runtime:
         self.notifier = SlackNotifier(
             client=self.slack, post_client=self.slack_posts, metrics=self.metrics
         )
+        self.outbox = Outbox(
+            store=OutboxStore(self.engine),
+            notifier=self.notifier,
+            metrics=self.metrics,
+            clock=utc_now,
+        )
         self.delivery = Delivery(
             cards=self.cards,
-            notifier=self.notifier,
+            outbox=self.outbox,
             sentry=self.sentry,
             metrics=self.metrics,
             clock=utc_now,
@@ -128,8 +138,8 @@ class Runtime:
         self.updater = CardUpdater(
             sentry=self.sentry,
             cards=self.cards,
-            notifier=self.notifier,
-            metrics=self.metrics,
+            screen=self.outbox,
+            draw=build_issue_card,
             clock=utc_now,
         )
         self.directory = MemberDirectory(self.sentry)
@@ -149,8 +159,7 @@ class Runtime:
             cards=self.cards,
             replies=ReplyStore(self.engine),
             updater=self.updater,
-            notifier=self.notifier,
-            metrics=self.metrics,
+            outbox=self.outbox,
             clock=utc_now,
             retention=timedelta(days=settings.card_retention_days),
             broadcast=settings.regression_broadcast,
@@ -178,6 +187,8 @@ class Runtime:
         self.digest_store = DigestStore(self.engine)
         self.digest_runner = DigestRunner(
             store=self.digest_store,
+            runs=DigestRuns(self.engine),
+            outbox=self.outbox,
             routes=self.routes,
             sentry=self.sentry,
             notifier=self.notifier,

@@ -11,9 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from bot.sentry.models import Assignee, Issue, parse_time
 from bot.slack import actions
@@ -83,13 +82,18 @@ RESOLVED_STATUSES: Final = frozenset({"resolved", "resolvedInNextRelease"})
 IGNORED_STATUSES: Final = frozenset({"ignored", "muted"})
 
 
-@dataclass(frozen=True, slots=True)
-class LastAction:
-    """The latest triage action taken from Slack: who (`U…`), what ("Resolved"), when."""
+class LastAction(Protocol):
+    """The latest triage action taken from Slack, as the card shows it: who (`U…`), what
+    ("Resolved"), when. The card's own record of it is `bot.card.state.LastAction`."""
 
-    slack_user_id: str
-    verb: str
-    at: datetime
+    @property
+    def slack_user_id(self) -> str: ...
+
+    @property
+    def verb(self) -> str: ...
+
+    @property
+    def at(self) -> datetime: ...
 
 
 # ---- small renderers ----------------------------------------------------------------------

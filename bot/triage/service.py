@@ -14,14 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.card.redraw import CardUpdater
+from bot.card.state import LastAction
 from bot.metrics import Metrics
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryBadRequest, SentryError
 from bot.sentry.ids import IssueId
 from bot.sentry.models import Issue
-from bot.slack.card import LastAction
 from bot.store.actions import ActionLog
-from bot.triage.cards import CardUpdater
 from bot.triage.directory import MemberDirectory
 from bot.triage.identity import Identity, IdentityResolver, Need, Refusal
 from bot.triage.operations import (

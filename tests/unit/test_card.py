@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
+from bot.card.state import LastAction
 from bot.sentry.models import Assignee, Issue, ProjectRef
 from bot.slack import actions
 from bot.slack.actions import ActionValue, issue_id_from_block_id
 from bot.slack.card import (
     STORM_LINE_MAX,
     STORM_MAX_ISSUES,
-    LastAction,
     build_issue_card,
     build_regression_reply,
     build_storm_summary,

@@ -1,0 +1,1 @@
+"""The outbox: every message the bot owes a channel, posted exactly once."""
