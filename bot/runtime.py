@@ -121,11 +121,17 @@ class Runtime:
         self.notifier = SlackNotifier(
             client=self.slack, post_client=self.slack_posts, metrics=self.metrics
         )
+        # A claim older than this was made by a process that is gone, or whose post has long
+        # returned: longer than a Slack call can take, and than two poll cycles.
+        settle_after = timedelta(
+            seconds=max(120, 4 * SLACK_TIMEOUT_SECONDS, 2 * settings.poll_interval_seconds)
+        )
         self.outbox = Outbox(
             store=OutboxStore(self.engine),
             notifier=self.notifier,
             metrics=self.metrics,
             clock=utc_now,
+            settle_after=settle_after,
         )
         self.delivery = Delivery(
             cards=self.cards,
@@ -172,9 +178,7 @@ class Runtime:
             freshness=self.freshness,
             metrics=self.metrics,
             clock=utc_now,
-            reconcile_after=timedelta(
-                seconds=max(120, 4 * SLACK_TIMEOUT_SECONDS, 2 * settings.poll_interval_seconds)
-            ),
+            reconcile_after=settle_after,
         )
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         # Polling is led by one replica at a time: the holder of the `poller` lease. The

@@ -28,7 +28,7 @@ from bot.card.replies import ReplyStore
 from bot.card.state import comeback
 from bot.card.state import revision as card_revision
 from bot.card.store import CardStore
-from bot.outbox.delivery import HISTORY_MARGIN, Draft, Outbox, drawn
+from bot.outbox.delivery import Draft, Outbox, drawn
 from bot.outbox.store import OutboxRow
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryError
@@ -129,7 +129,7 @@ class Freshness:
         """Post owed thread replies; settle interrupted ones from their threads first."""
         await self._outbox.reconcile(
             producer=REPLY_PRODUCER,
-            claimed_before=self._clock() - HISTORY_MARGIN,
+            claimed_before=self._outbox.abandoned_before(),
             describe=describe_reply,
         )
         posted = 0

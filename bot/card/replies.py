@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.card.state import reply_key
 from bot.card.store import CardRow
 from bot.outbox import store as outbox_store
-from bot.outbox.store import OWED, Entry, OutboxRow
+from bot.outbox.store import OWED, Entry, OutboxRow, post_of, with_post
 from bot.store.schema import cards, outbox, replies
 
 PRODUCER = "reply"
@@ -35,15 +35,11 @@ class ReplyRow:
 
 
 _REPLY_FIELDS = tuple(name for name in ReplyRow.__dataclass_fields__ if name != "post")
-_JOINED = sa.select(
-    *(replies.c[name] for name in _REPLY_FIELDS), *(c.label(f"post_{c.name}") for c in outbox.c)
-).select_from(replies.join(outbox, replies.c.outbox_id == outbox.c.id))
+_JOINED = with_post(replies, _REPLY_FIELDS)
 
 
 def _row(row: sa.Row[tuple[object, ...]]) -> ReplyRow:
-    m = row._mapping
-    post = OutboxRow(**{name: m[f"post_{name}"] for name in OutboxRow.__dataclass_fields__})
-    return ReplyRow(**{name: m[name] for name in _REPLY_FIELDS}, post=post)
+    return ReplyRow(**{name: row._mapping[name] for name in _REPLY_FIELDS}, post=post_of(row))
 
 
 class ReplyStore:

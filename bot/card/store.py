@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.card.state import CARD, PRODUCER, card_key
 from bot.outbox import store as outbox_store
-from bot.outbox.store import GONE, OWED, POSTED, Entry, OutboxRow
+from bot.outbox.store import GONE, OWED, POSTED, Entry, OutboxRow, post_of, with_post
 from bot.store.schema import cards, outbox
 
 
@@ -60,15 +60,11 @@ class CardRow:
 
 
 _CARD_FIELDS = tuple(name for name in CardRow.__dataclass_fields__ if name != "post")
-_JOINED = sa.select(
-    *(cards.c[name] for name in _CARD_FIELDS), *(c.label(f"post_{c.name}") for c in outbox.c)
-).select_from(cards.join(outbox, cards.c.outbox_id == outbox.c.id))
+_JOINED = with_post(cards, _CARD_FIELDS)
 
 
 def _row(row: sa.Row[tuple[object, ...]]) -> CardRow:
-    m = row._mapping
-    post = OutboxRow(**{name: m[f"post_{name}"] for name in OutboxRow.__dataclass_fields__})
-    return CardRow(**{name: m[name] for name in _CARD_FIELDS}, post=post)
+    return CardRow(**{name: row._mapping[name] for name in _CARD_FIELDS}, post=post_of(row))
 
 
 def _tracked(posted_since: datetime) -> sa.ColumnElement[bool]:

@@ -6,8 +6,8 @@ outbox's claim decides which of several replicas whose schedulers fire together 
 render function). The message carries `{"event_type": "sentry_digest", "event_payload":
 {"digest_id", "period_end"}}` (`bot/outbox/metadata.py`), which is how a post whose answer was
 lost is found again instead of being made twice: a run another process left `posting` for
-SETTLE_AFTER is marked posted when the channel shows it and owed again otherwise, after which
-the catch-up posts it if it is still worth it.
+longer than the outbox's `settle_after` is marked posted when the channel shows it and owed
+again otherwise, after which the catch-up posts it if it is still worth it.
 
 The catch-up runs at start and every minute (`DigestScheduler.sync`): a period whose time
 passed while the bot was down is posted once, marked late, when less than one period overdue,
@@ -29,7 +29,7 @@ from bot.digests.content import gather_digest
 from bot.digests.runs import PRODUCER, DigestRuns, run_key
 from bot.digests.schedule import Schedule, catch_up_decision, period_start, previous_fire
 from bot.outbox import metadata
-from bot.outbox.delivery import SETTLE_AFTER, Draft, NotClaimed, Outbox
+from bot.outbox.delivery import Draft, NotClaimed, Outbox
 from bot.outbox.store import SKIPPED, OutboxRow
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryError
@@ -254,7 +254,7 @@ class DigestRunner:
         """Settle runs left `posting`: posted if the channel shows them, owed again if not."""
         await self._outbox.reconcile(
             producer=PRODUCER,
-            claimed_before=self._clock() - SETTLE_AFTER,
+            claimed_before=self._outbox.abandoned_before(),
             describe=describe_run,
         )
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.outbox import store as outbox_store
 from bot.outbox.metadata import digest_key
-from bot.outbox.store import OWED, POSTED, Entry, OutboxRow
+from bot.outbox.store import OWED, POSTED, Entry, OutboxRow, post_of, with_post
 from bot.sentry.models import format_time
 from bot.store.digests import Digest
 from bot.store.schema import digest_runs, outbox
@@ -54,16 +54,11 @@ def run_key(digest_id: int, period_end: datetime) -> str:
 
 
 _RUN_FIELDS = tuple(name for name in DigestRun.__dataclass_fields__ if name != "post")
-_RUNS = sa.select(
-    *(digest_runs.c[name] for name in _RUN_FIELDS),
-    *(c.label(f"post_{c.name}") for c in outbox.c),
-).select_from(digest_runs.join(outbox, digest_runs.c.outbox_id == outbox.c.id))
+_RUNS = with_post(digest_runs, _RUN_FIELDS)
 
 
 def _run(row: sa.Row[tuple[object, ...]]) -> DigestRun:
-    m = row._mapping
-    post = OutboxRow(**{name: m[f"post_{name}"] for name in OutboxRow.__dataclass_fields__})
-    return DigestRun(**{name: m[name] for name in _RUN_FIELDS}, post=post)
+    return DigestRun(**{name: row._mapping[name] for name in _RUN_FIELDS}, post=post_of(row))
 
 
 class DigestRuns:

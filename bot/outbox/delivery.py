@@ -37,8 +37,8 @@ logger = logging.getLogger(__name__)
 
 # How far before a claim the history is searched for the post it may have made.
 HISTORY_MARGIN: Final = timedelta(minutes=2)
-# Another process's claim older than this is abandoned (its post has long returned, or the
-# process died): settle it.
+# By default, another process's claim older than this is abandoned (its post has long
+# returned, or the process died) and is settled.
 SETTLE_AFTER: Final = timedelta(minutes=2)
 
 Message = Mapping[str, Any]
@@ -87,8 +87,10 @@ class Outbox:
         notifier: SlackNotifier,
         metrics: Metrics,
         clock: Callable[[], datetime],
+        settle_after: timedelta = SETTLE_AFTER,
     ) -> None:
         self.store = store
+        self.settle_after = settle_after
         self._notifier = notifier
         self._metrics = metrics
         self._clock = clock
@@ -156,12 +158,17 @@ class Outbox:
             return ""
         return outcome.error if isinstance(outcome, Refused) else outcome.reason
 
+    def abandoned_before(self) -> datetime:
+        """Other processes' claims older than this moment are settled by `reconcile`."""
+        return self._clock() - self.settle_after
+
     async def reconcile(
         self, *, producer: str, claimed_before: datetime | None, describe: Describe
     ) -> None:
         """Settle `producer`'s rows left in `posting`: posted if a message of the bot's carries
-        them, owed again if not. `describe` names what a row is about in logs ("issue 42";
-        on `/healthz`, "card of issue 42")."""
+        them, owed again if not. `claimed_before=None` (at start, when nothing of this process
+        is in flight) settles every claim; usually it is `abandoned_before()`. `describe` names
+        what a row is about in logs ("issue 42"; on `/healthz`, "card of issue 42")."""
         in_flight = await self.store.in_flight(producer=producer)
         stalls = self._notifier.stalls
         stalls.retain(producer, (str(r.id) for r in in_flight))

@@ -67,6 +67,19 @@ def outbox_row(row: sa.Row[tuple[object, ...]]) -> OutboxRow:
     return OutboxRow(**{name: m[name] for name in OutboxRow.__dataclass_fields__})
 
 
+def with_post(table: sa.Table, fields: Sequence[str]) -> sa.Select[tuple[object, ...]]:
+    """A producer's rows (`fields` of `table`) with their outbox row, through `outbox_id`."""
+    return sa.select(
+        *(table.c[name] for name in fields), *(c.label(f"post_{c.name}") for c in outbox.c)
+    ).select_from(table.join(outbox, table.c.outbox_id == outbox.c.id))
+
+
+def post_of(row: sa.Row[tuple[object, ...]]) -> OutboxRow:
+    """The outbox row in a row of `with_post`."""
+    m = row._mapping
+    return OutboxRow(**{name: m[f"post_{name}"] for name in OutboxRow.__dataclass_fields__})
+
+
 def _insert_ignoring_duplicates(conn: AsyncConnection) -> sa.Insert:
     keys = ["channel", "key"]
     if conn.dialect.name == "postgresql":
