@@ -30,7 +30,7 @@ from bot.digests.runs import PRODUCER, DigestRuns, run_key
 from bot.digests.schedule import Schedule, catch_up_decision, period_start, previous_fire
 from bot.outbox import metadata
 from bot.outbox.delivery import Draft, NotClaimed, Outbox
-from bot.outbox.store import SKIPPED, OutboxRow
+from bot.outbox.store import OutboxRow
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryError
 from bot.sentry.models import format_time
@@ -140,15 +140,7 @@ class DigestRunner:
                 logger.exception("catch-up of digest %d failed; retried next minute", digest.id)
 
     async def _skip(self, digest: Digest, period_end: datetime, lateness: timedelta) -> None:
-        run = await self._runs.owe_run(
-            digest,
-            period_start=period_end,
-            period_end=period_end,
-            late=True,
-            now=self._clock(),
-            state=SKIPPED,
-        )
-        if run is not None:
+        if await self._runs.skip_run(digest, period_end=period_end, now=self._clock()):
             logger.warning(
                 "digest %d for %s: skipped the period ending %s, %s overdue (a whole period "
                 "or more); the next digest covers that time",

@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import Final
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.outbox import store as outbox_store
 from bot.outbox.metadata import digest_key
-from bot.outbox.store import OWED, POSTED, Entry, OutboxRow, post_of, with_post
+from bot.outbox.store import OWED, POSTED, SKIPPED, Entry, OutboxRow, post_of, with_post
 from bot.sentry.models import format_time
 from bot.store.digests import Digest
 from bot.store.schema import digest_runs, outbox
@@ -73,26 +73,11 @@ class DigestRuns:
         period_end: datetime,
         late: bool,
         now: datetime,
-        state: str = OWED,
     ) -> DigestRun | None:
         """The (digest, period) run, recorded and owed in the outbox unless it already is; None
         when it is no longer owed (posted, being posted, skipped or refused)."""
         async with self._engine.begin() as conn:
-            entry = Entry(
-                digest.channel, run_key(digest.id, period_end), PRODUCER, due_at=now, state=state
-            )
-            added = await outbox_store.add(conn, [entry])
-            if added:
-                await conn.execute(
-                    sa.insert(digest_runs).values(
-                        digest_id=digest.id,
-                        channel=digest.channel,
-                        period_start=period_start,
-                        period_end=period_end,
-                        late=late,
-                        outbox_id=added[(entry.channel, entry.key)],
-                    )
-                )
+            added = await self._record(conn, digest, period_start, period_end, late, now, OWED)
             row = (
                 await conn.execute(
                     _RUNS.where(
@@ -105,6 +90,52 @@ class DigestRuns:
             return None
         run = _run(row)
         return run if added or run.state == OWED else None
+
+    async def skip_run(self, digest: Digest, *, period_end: datetime, now: datetime) -> bool:
+        """Record the period as skipped (too late to be worth posting), unless it is settled or
+        being posted; True when this call skipped it."""
+        async with self._engine.begin() as conn:
+            if await self._record(conn, digest, period_end, period_end, True, now, SKIPPED):
+                return True
+            skipped = await conn.execute(
+                sa.update(outbox)
+                .where(
+                    outbox.c.channel == digest.channel,
+                    outbox.c.key == run_key(digest.id, period_end),
+                    outbox.c.state == OWED,
+                )
+                .values(state=SKIPPED, posted_at=now)
+                .returning(outbox.c.id)
+            )
+            return skipped.first() is not None
+
+    async def _record(
+        self,
+        conn: AsyncConnection,
+        digest: Digest,
+        period_start: datetime,
+        period_end: datetime,
+        late: bool,
+        now: datetime,
+        state: str,
+    ) -> bool:
+        """Insert the run and its outbox row in `state`; False when the run already exists."""
+        entry = Entry(
+            digest.channel, run_key(digest.id, period_end), PRODUCER, due_at=now, state=state
+        )
+        added = await outbox_store.add(conn, [entry])
+        if added:
+            await conn.execute(
+                sa.insert(digest_runs).values(
+                    digest_id=digest.id,
+                    channel=digest.channel,
+                    period_start=period_start,
+                    period_end=period_end,
+                    late=late,
+                    outbox_id=added[(entry.channel, entry.key)],
+                )
+            )
+        return bool(added)
 
     async def has_run(self, digest_id: int, period_end: datetime) -> bool:
         """Whether the period is settled or being posted (an owed run is still to post)."""

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config_file import DigestSpec
 from bot.digests.runs import DigestRuns
-from bot.outbox.store import POSTED, POSTING, OutboxStore
+from bot.outbox.store import POSTED, POSTING, SKIPPED, OutboxStore
 from bot.store.digests import DigestStore
 
 NOW = datetime(2026, 3, 30, 7, tzinfo=UTC)
@@ -88,3 +88,21 @@ async def test_a_period_is_owed_once_and_claimed_once(engine: AsyncEngine) -> No
     assert await store.remove_channel_digest("C1")
     assert await runs.runs(digest.id) == []
     assert await outbox.count(producer="digest") == 0
+
+
+async def test_a_period_released_then_overdue_is_skipped_once(engine: AsyncEngine) -> None:
+    store, runs, outbox = DigestStore(engine), DigestRuns(engine), OutboxStore(engine)
+    digest = await store.set_channel_digest(
+        "C1", cron="0 9 * * *", timezone="UTC", created_by=None, now=NOW
+    )
+    run = await runs.owe_run(digest, period_start=NOW, period_end=NOW, late=False, now=NOW)
+    assert run is not None
+    await outbox.claim([run.post.id], token="a", now=NOW)
+    await outbox.release([run.post.id], error="ratelimited")  # owed again, then too late
+    assert await runs.skip_run(digest, period_end=NOW, now=NOW)
+    assert not await runs.skip_run(digest, period_end=NOW, now=NOW)
+    assert [r.state for r in await runs.runs(digest.id)] == [SKIPPED]
+    assert await runs.has_run(digest.id, NOW)
+    later = NOW + timedelta(days=1)
+    assert await runs.skip_run(digest, period_end=later, now=NOW)
+    assert [r.state for r in await runs.runs(digest.id)] == [SKIPPED, SKIPPED]
