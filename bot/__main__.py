@@ -1,4 +1,4 @@
-"""`python -m bot`: validate the settings and the routes file, then run until SIGTERM."""
+"""`python -m bot`: check the settings and the routes file in one pass, then run until SIGTERM."""
 
 from __future__ import annotations
 
@@ -6,17 +6,15 @@ import asyncio
 import os
 import sys
 
-from bot.config_file import ConfigError, load_config
 from bot.logs import configure_logging
 from bot.runtime import run
-from bot.settings import SECRET_VARIABLES, SettingsError, load_settings
+from bot.settings import SECRET_VARIABLES, SettingsError, load_configuration
 
 
 def main() -> None:
     try:
-        settings = load_settings()
-        config = load_config(settings.config_path)
-    except (SettingsError, ConfigError) as exc:
+        settings, config = load_configuration()
+    except SettingsError as exc:
         for problem in exc.problems:
             print(f"configuration error: {problem}", file=sys.stderr)
         sys.exit(2)

@@ -65,6 +65,26 @@ class Metrics:
             ["kind", "result"],
             registry=self.registry,
         )
+        self.sentry_skipped = Counter(
+            "sentry_slack_sentry_items_skipped",
+            "Objects in Sentry answers the bot could not read and left out",
+            registry=self.registry,
+        )
+        self.sentry_deadline_hits = Counter(
+            "sentry_slack_sentry_deadline_hits",
+            "Sentry requests given up because the whole answer took longer than its deadline",
+            registry=self.registry,
+        )
+        self.sentry_too_large = Counter(
+            "sentry_slack_sentry_too_large",
+            "Sentry answers refused because they were larger than the bot reads",
+            registry=self.registry,
+        )
+        self.sentry_last_deadline_hit = Gauge(
+            "sentry_slack_sentry_last_deadline_hit_timestamp_seconds",
+            "When a Sentry request last hit its deadline (Unix time; 0 if never)",
+            registry=self.registry,
+        )
         self.leader = Gauge(
             "sentry_slack_poll_leader",
             "1 while this replica holds the poll lease",

@@ -1,4 +1,5 @@
-"""The HTTP listener: `/healthz` and `/metrics` in both modes, `/slack/events` in HTTP mode."""
+"""The HTTP listener: `/healthz`, `/readyz` and `/metrics` in both modes, `/slack/events` in
+HTTP mode."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ HealthCheck = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 
 
 def build_web_app(
-    *, health: HealthCheck, metrics: Metrics, slack: SlackHttpEndpoint | None
+    *,
+    health: HealthCheck,
+    metrics: Metrics,
+    slack: SlackHttpEndpoint | None,
+    readiness: HealthCheck | None = None,
 ) -> web.Application:
     """`slack` is given in HTTP mode only: Slack's requests are then verified, read and
     dispatched; bodies over 1 MiB are refused with 413 before that."""
@@ -31,6 +36,14 @@ def build_web_app(
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_page)
+    if readiness is not None:
+        check = readiness
+
+        async def readyz(_request: web.Request) -> web.Response:
+            ready, details = await check()
+            return web.json_response(details, status=200 if ready else 503)
+
+        app.router.add_get("/readyz", readyz)
     if slack is not None:
         app.router.add_post("/slack/events", slack.handle)
     return app

@@ -32,6 +32,7 @@ from bot.outbox.delivery import Draft, Outbox, drawn
 from bot.outbox.store import OutboxRow
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryError
+from bot.sentry.ids import IssueId
 from bot.sentry.models import Issue
 from bot.slack.card import build_regression_reply
 from bot.slack.notifier import Posted, Refused
@@ -93,6 +94,8 @@ class Freshness:
             posted_since=since, limit=min(MAX_BATCH, max(MIN_BATCH, math.ceil(total / 2)))
         )
         issues = {i: known[i] for i in {r.issue_id for r in rows} if i in known}
+        # Ids that are not issue ids (rows from older versions) are skipped by the client,
+        # so they can never fail the batch of every other card.
         missing = sorted({r.issue_id for r in rows} - issues.keys())
         try:
             if missing:
@@ -138,6 +141,8 @@ class Freshness:
                 continue  # Slack rate-limits this channel: posted once the limit ends
             issue = issues.get(row.issue_id)
             if issue is None:
+                if IssueId.parse(row.issue_id) is None:
+                    continue  # not an issue id (an old row): nothing to read it by
                 try:
                     issue = await self._sentry.get_issue(row.issue_id)
                 except SentryError as exc:

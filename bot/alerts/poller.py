@@ -7,6 +7,11 @@ The floor is the earliest moment any of those routes still needs (its watermark,
 or where it was polled up to), minus a look-back that absorbs Sentry's ingestion
 delay and clock skew; issues seen again inside the look-back are already in the
 card ledger and are ignored there.
+
+An issue the bot cannot read is left out by the Sentry client (and logged once); the
+rest of its page is matched as usual, so the floor still advances. What the client
+skipped or gave up on during a cycle is reported with the cycle's problems
+(`/healthz`) and counted in `/metrics`.
 """
 
 from __future__ import annotations
@@ -45,6 +50,9 @@ class CycleReport:
     enqueued: int = 0
     failed_groups: list[str] = field(default_factory=list)
     sentry_problem: str | None = None
+    skipped: int = 0
+    deadline_hits: int = 0
+    too_large: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
     freshness: FreshnessReport = field(default_factory=FreshnessReport)
 
@@ -131,6 +139,8 @@ class Poller:
         # Per route group being read back in several cycles: (cycle it began, read before).
         self._backlogs: dict[tuple[str, str | None], tuple[datetime, datetime]] = {}
         self.last_success: datetime | None = None
+        # The Sentry client's counters already exported to metrics.
+        self._health_counted = (0, 0, 0)
         # What an operator must know now, by subject ("sentry", "slack", "slack channel C…").
         self.problems: dict[str, str] = {}
 
@@ -139,6 +149,22 @@ class Poller:
         problems: dict[str, str] = {}
         if report.sentry_problem:
             problems["sentry"] = f"Sentry: {report.sentry_problem}"
+        health = self._sentry.health
+        if report.skipped:
+            problems["sentry data"] = (
+                f"Sentry: skipped {report.skipped} object(s) the bot cannot read this cycle "
+                f"(last: {health.last_skip}); the others were delivered"
+            )
+        if report.deadline_hits:
+            problems["sentry deadline"] = (
+                f"Sentry: {report.deadline_hits} request(s) took longer than their deadline "
+                f"this cycle and were given up (last: {health.last_deadline})"
+            )
+        if report.too_large:
+            problems["sentry size"] = (
+                f"Sentry: {report.too_large} answer(s) were larger than the bot reads "
+                f"this cycle (last: {health.last_too_large})"
+            )
         if report.delivery.workspace_problem:
             problems["slack"] = f"Slack: {report.delivery.workspace_problem}"
         for channel, (error, fix) in report.delivery.refused.items():
@@ -252,9 +278,26 @@ class Poller:
         self._comeback_since[key] = started
         return found
 
+    def _count_sentry_health(self, report: CycleReport, before: tuple[int, int, int]) -> None:
+        """What the Sentry client skipped or gave up on since `before`, into report and metrics."""
+        health = self._sentry.health
+        report.skipped = health.distinct_skipped_since(before[0])
+        report.deadline_hits = health.deadline_hits - before[1]
+        report.too_large = health.too_large - before[2]
+        self._metrics.sentry_skipped.inc(max(health.skipped - self._health_counted[0], 0))
+        self._metrics.sentry_deadline_hits.inc(
+            max(health.deadline_hits - self._health_counted[1], 0)
+        )
+        self._metrics.sentry_too_large.inc(max(health.too_large - self._health_counted[2], 0))
+        if health.last_deadline_at is not None:
+            self._metrics.sentry_last_deadline_hit.set(health.last_deadline_at)
+        self._health_counted = (health.skipped, health.deadline_hits, health.too_large)
+
     async def run_cycle(self) -> CycleReport:
         report = CycleReport()
         started = self._clock()
+        health = self._sentry.health
+        before = (health.skipped, health.deadline_hits, health.too_large)
         routes = await self._routes.all()
         known: dict[str, Issue] = {}
         for key, group in group_routes(routes).items():
@@ -293,6 +336,7 @@ class Poller:
         outcome = "ok" if not report.failed_groups else "sentry_error"
         self._metrics.polls.labels(outcome).inc()
         self._metrics.poll_seconds.observe((self._clock() - started).total_seconds())
+        self._count_sentry_health(report, before)
         self._note_problems(report)
         if not report.failed_groups and not report.delivery.workspace_problem:
             self.last_success = started

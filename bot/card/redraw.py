@@ -16,12 +16,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.card.state import CARD, LastAction, card_key, decode_last_action, encode_last_action
+from bot.card.state import CARD, card_key, decode_last_action, encode_last_action
 from bot.card.state import revision as card_revision
 from bot.card.store import CardRow, CardStore
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryNotFound
 from bot.sentry.models import Issue
+from bot.triage.vocabulary import LastAction
 
 logger = logging.getLogger(__name__)
 

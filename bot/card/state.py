@@ -6,12 +6,12 @@ and a `LastAction`; the ledger (`bot/card/store.py`) stores the revision and the
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Final
 
 from bot.sentry.models import Issue, parse_time
+from bot.triage.vocabulary import LastAction
 
 # Who owes a card in the outbox, and the kinds of message that can carry one.
 PRODUCER: Final = "card"
@@ -33,7 +33,9 @@ def reply_key(card_id: int, seq: int) -> str:
 def revision(issue: Issue) -> str:
     """What the card shows that can change: a change means the card must be redrawn."""
     assignee = issue.assigned_to.actor_id if issue.assigned_to else ""
-    return f"{issue.status}|{issue.substatus or ''}|{assignee}"
+    state = f"{issue.status}|{issue.substatus or ''}|{assignee}"
+    # The ledger's `rendered` column holds 64 characters; an odd status is digested instead.
+    return state if len(state) <= 64 else hashlib.sha256(state.encode()).hexdigest()
 
 
 def comeback(shown_status: str | None, shown_substatus: str | None, issue: Issue) -> str | None:
@@ -43,15 +45,6 @@ def comeback(shown_status: str | None, shown_substatus: str | None, issue: Issue
     if shown_status == issue.status and shown_substatus == issue.substatus:
         return None
     return issue.substatus
-
-
-@dataclass(frozen=True, slots=True)
-class LastAction:
-    """The latest triage action taken from Slack: who (`U…`), what ("Resolved"), when."""
-
-    slack_user_id: str
-    verb: str
-    at: datetime
 
 
 def encode_last_action(action: LastAction) -> str:

@@ -4,7 +4,9 @@
 
     SentryError                    status, detail, method, path (never the token)
     ├── SentryTransportError       network failure or timeout, after the client's retries
+    │   └── SentryDeadlineExceeded the whole request took longer than its deadline (not retried)
     ├── SentryProtocolError        a success answer whose body is not the JSON Sentry documents
+    │   └── SentryResponseTooLarge the body (compressed or inflated) is over the client's cap
     └── SentryHTTPError            Sentry answered with an error status
         ├── SentryBadRequest       400, `field_errors` from DRF (`{"assignedTo": ["…"]}`)
         ├── SentryUnauthorized     401, token missing, invalid or expired
@@ -15,7 +17,7 @@
         └── SentryServerError      5xx
 
 Every error's `str()` is a short sentence fit for an ephemeral Slack reply. Bodies and texts follow
-Sentry's DRF error shapes (reference CONTRACT.md §5, docs.sentry.io/api/requests/).
+Sentry's DRF error shapes (docs.sentry.io/api/requests/; Sentry `src/sentry/api/base.py`).
 """
 
 from __future__ import annotations
@@ -57,8 +59,21 @@ class SentryTransportError(SentryError):
     """Sentry could not be reached, or did not answer in time, on every attempt."""
 
 
+class SentryDeadlineExceeded(SentryTransportError):
+    """One request (connect, send, every byte of the answer) took longer than its deadline;
+    `deadline` is that limit in seconds. A server that drips its answer is caught here."""
+
+    deadline: float = 0.0
+
+
 class SentryProtocolError(SentryError):
     """Sentry answered with success but the body is not the documented JSON."""
+
+
+class SentryResponseTooLarge(SentryProtocolError):
+    """The answer is larger than the client reads; `limit` is the cap in bytes."""
+
+    limit: int = 0
 
 
 class SentryHTTPError(SentryError):
@@ -152,7 +167,7 @@ class SentryNotFound(SentryHTTPError):
 
 
 class SentryGone(SentryHTTPError):
-    """410: a deprecated Sentry route answered during a brownout (CONTRACT.md §1)."""
+    """410: a deprecated route in a brownout (Sentry `src/sentry/api/helpers/deprecation.py`)."""
 
     @classmethod
     def describe(cls, context: ErrorContext) -> str:

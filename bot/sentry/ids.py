@@ -11,7 +11,8 @@ Sources for the rules: issue ids are `BoundedBigAutoField` (Sentry `src/sentry/m
 `Group ids must be integers`, issue list `group=`); slugs follow Sentry's `SentrySlugField`
 (lower-case letters, digits, `-`, `_`, not only digits); release versions follow
 `Release.is_valid_version` (`src/sentry/models/release.py`: at most 200 characters, none of
-`\\r \\n \\f \\t / \\\\`, not `.`, `..` or `latest`).
+`\\r \\n \\f \\t / \\\\`, not `.`, `..` or `latest`); cursors are `value:offset:is_prev`
+(Sentry `src/sentry/api/paginator.py`, `src/sentry/utils/cursors.py` `Cursor.from_string`).
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ MAX_BIGINT: Final = 2**63 - 1
 MAX_SLUG_LENGTH: Final = 100
 MAX_SHORT_ID_LENGTH: Final = 130
 MAX_VERSION_LENGTH: Final = 200
+MAX_CURSOR_LENGTH: Final = 100
 BAD_VERSION_CHARACTERS: Final = "\r\n\f\t/\\"
 RESERVED_VERSIONS: Final = frozenset({".", "..", "latest"})
 
 _DIGITS = re.compile(r"[1-9][0-9]{0,18}")
 _SLUG = re.compile(r"(?![0-9]+$)[a-z0-9][a-z0-9_-]*")
 # `PROJECT-SLUG-COUNTER` (Sentry examples: `PUMP-STATION-1`, `FRONT-END-9`), any case.
+# Cursors are opaque to clients (docs.sentry.io/api/pagination/); Sentry's are
+# `value:offset:is_prev` (`Cursor.from_string`), so a short run of these characters.
+_CURSOR = re.compile(r"[A-Za-z0-9:._-]+")
 _SHORT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*-[A-Za-z0-9]+")
 
 
@@ -116,3 +121,26 @@ class ReleaseVersion(str):
         ):
             raise InvalidId("release version", value)
         return super().__new__(cls, text)
+
+
+class Cursor(str):
+    """A pagination cursor as Sentry sends it in `Link` (`1700000000000:100:0`): opaque, but
+    short and plain, so a hostile `Link` header cannot make the bot send anything else."""
+
+    __slots__ = ()
+
+    def __new__(cls, value: object) -> Cursor:
+        if not isinstance(value, str):
+            raise InvalidId("cursor", value)
+        text = value.strip()
+        if len(text) > MAX_CURSOR_LENGTH or not _CURSOR.fullmatch(text):
+            raise InvalidId("cursor", value)
+        return super().__new__(cls, text)
+
+    @classmethod
+    def parse(cls, value: object) -> Cursor | None:
+        """The cursor, or None when `value` is not one."""
+        try:
+            return cls(value)
+        except InvalidId:
+            return None

@@ -3,29 +3,61 @@
 Shapes follow Sentry's OpenAPI schema and serializers (see the project's
 `tests/contract/sentry/` copies): ids are strings, an issue's `count` is a string
 while `userCount` is an int, timestamps are ISO-8601 with a `Z`.
+
+Each object is parsed on its own (per-item tolerance): identifiers become the types of
+`bot.sentry.ids` or the object is refused with `UnreadableItem` (the caller skips it and
+keeps the rest of the page); everything else is clamped by `bot.sentry.bounds` to what the
+store and Slack accept, so no value read here can fail later. Links are trusted only on the
+Sentry host, its subdomains or the organization's own URL (`links.organizationUrl` of
+`GET /api/0/organizations/{org}/`, Sentry `OrganizationSerializer`); any other permalink is
+replaced by one built from the web base, the organization and the issue id.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import urlsplit
+
+from bot.sentry import bounds
+from bot.sentry.ids import Cursor, InvalidId, IssueId, ReleaseVersion, ShortId, Slug
 
 JSON = dict[str, Any]
 T = TypeVar("T")
 
+# A link Slack and browsers read the same way: no user info, no backslash, no space or control
+# character, an ASCII host (a `\\` is a `/` to browsers but not to `urlsplit`).
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[!#-\[\]-~]*)?")
+_DIGITS = re.compile(r"[0-9]{1,19}")
+# What the card ledger stores of an issue's status and substatus (`cards.status`, `.substatus`).
+MAX_STATUS = 32
+MAX_SUBSTATUS = 40
+
+
+class UnreadableItem(ValueError):
+    """One object of a Sentry answer the bot cannot use; `key` names it for logging once."""
+
+    def __init__(self, kind: str, key: str, reason: str) -> None:
+        super().__init__(f"unreadable Sentry {kind} {key}: {reason}")
+        self.kind = kind
+        self.key = key
+        self.reason = reason
+
 
 def parse_time(value: object) -> datetime | None:
-    """Parse Sentry's ISO-8601 timestamps (`2018-11-06T21:19:55Z`, with or without fraction)."""
-    if not isinstance(value, str) or not value:
+    """Parse Sentry's ISO-8601 timestamps (`2018-11-06T21:19:55Z`, with or without fraction),
+    in UTC and clamped into `bounds.EARLIEST`..`bounds.LATEST`."""
+    if not isinstance(value, str) or not value or len(value) > 64:
         return None
     text = value.replace("Z", "+00:00") if value.endswith("Z") else value
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return bounds.moment(parsed)
 
 
 def format_time(moment: datetime) -> str:
@@ -33,21 +65,97 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _str(value: object, default: str = "") -> str:
-    return value if isinstance(value, str) else default
+def _str(value: object, default: str = "", limit: int = bounds.MAX_TEXT) -> str:
+    return bounds.text(value, limit, default)
+
+
+def _word(value: object, default: str = "") -> str:
+    return bounds.text(value, bounds.MAX_WORD, default)
+
+
+def _opt(value: object) -> str | None:
+    return bounds.optional_text(value)
 
 
 def _int(value: object) -> int:
+    return bounds.count(value)
+
+
+def _ref(value: object) -> str:
+    """An id Sentry sends as a string or a number (releases send numbers), as bounded text."""
     if isinstance(value, bool):
-        return int(value)
+        return ""
     if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            return 0
-    return 0
+        return str(bounds.count(value))
+    return _word(value)
+
+
+def _numeric(value: object) -> str | None:
+    """A numeric id (user, team, member) or None: it ends up in `assignedTo` bodies."""
+    text = _ref(value)
+    return text if _DIGITS.fullmatch(text) else None
+
+
+def _slug(value: object, kind: str, key: str) -> Slug:
+    try:
+        return Slug(value)
+    except InvalidId as exc:
+        raise UnreadableItem(kind, key, "a project slug Sentry would not make") from exc
+
+
+def _version(value: object, kind: str, key: str) -> ReleaseVersion:
+    try:
+        return ReleaseVersion(value)
+    except InvalidId as exc:
+        raise UnreadableItem(kind, key, "a release version Sentry would not accept") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class LinkPolicy:
+    """Where issue links may point: the Sentry web base, its subdomains, the org's own URL."""
+
+    web_base: str
+    org: str
+    organization_url: str | None = None
+
+    def issue_url(self, issue_id: IssueId) -> str:
+        return f"{self.web_base.rstrip('/')}/organizations/{self.org}/issues/{issue_id}/"
+
+    def trusted(self, url: str) -> bool:
+        if not _PLAIN_URL.fullmatch(url):
+            return False
+        target = _origin(url)
+        if target is None:
+            return False
+        for base in (self.web_base, self.organization_url):
+            origin = _origin(base) if base else None
+            if origin is None:
+                continue
+            scheme, host, port = origin
+            if target[2] != port or (target[0] != scheme and target[0] != "https"):
+                continue
+            if target[1] == host or target[1].endswith("." + host):
+                return True
+        return False
+
+    def permalink(self, value: object, issue_id: IssueId) -> str:
+        """Sentry's permalink when it points at Sentry itself, else one built from the base."""
+        if isinstance(value, str) and len(value) <= bounds.MAX_URL and self.trusted(value):
+            return value
+        return self.issue_url(issue_id)
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    if scheme not in ("http", "https") or not host or parts.username or parts.password:
+        return None
+    return scheme, host, port or (443 if scheme == "https" else 80)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +163,21 @@ class ProjectRef:
     """The project summary embedded in issues."""
 
     id: str
-    slug: str
+    slug: Slug
     name: str
     platform: str | None = None
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> ProjectRef:
+    def from_api(cls, data: object, *, owner: str = "?") -> ProjectRef:
+        """Parse the summary; an issue without a usable project slug cannot be routed."""
+        if not isinstance(data, Mapping):
+            raise UnreadableItem("issue", owner, "no project")
+        slug = _slug(data.get("slug"), "issue", owner)
         return cls(
-            id=str(data.get("id", "")),
-            slug=_str(data.get("slug")),
-            name=_str(data.get("name")) or _str(data.get("slug")),
-            platform=data.get("platform") if isinstance(data.get("platform"), str) else None,
+            id=_ref(data.get("id")),
+            slug=slug,
+            name=_str(data.get("name"), limit=bounds.MAX_WORD) or slug,
+            platform=_opt(data.get("platform")),
         )
 
 
@@ -80,16 +192,21 @@ class Assignee:
 
     @classmethod
     def from_api(cls, data: object) -> Assignee | None:
+        """None when unassigned, or when the actor has no numeric id (it could not be named
+        in an update)."""
         if not isinstance(data, Mapping):
             return None
+        actor_id = _numeric(data.get("id"))
+        if actor_id is None:
+            return None
         kind: Literal["user", "team"] = (
-            "team" if str(data.get("type", "")).lower().endswith("team") else "user"
+            "team" if _word(data.get("type")).lower().endswith("team") else "user"
         )
         return cls(
             kind=kind,
-            id=str(data.get("id", "")),
-            name=_str(data.get("name")) or _str(data.get("email")),
-            email=data.get("email") if isinstance(data.get("email"), str) else None,
+            id=actor_id,
+            name=_word(data.get("name")) or _word(data.get("email")),
+            email=_opt(data.get("email")),
         )
 
     @property
@@ -102,7 +219,7 @@ class Assignee:
 class Issue:
     """A Sentry issue (group), as returned by the issue list and detail endpoints."""
 
-    id: str
+    id: IssueId
     short_id: str
     title: str
     culprit: str
@@ -121,33 +238,49 @@ class Issue:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any], *, web_base: str, org: str) -> Issue:
-        """Parse one issue object; `permalink` is null for some callers, so build one then."""
-        issue_id = str(data.get("id", ""))
-        fallback = f"{web_base}/organizations/{org}/issues/{issue_id}/"
-        permalink = _str(data.get("permalink")) or fallback
-        first_seen = parse_time(data.get("firstSeen")) or datetime.fromtimestamp(0, UTC)
+    def from_api(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        web_base: str,
+        org: str,
+        organization_url: str | None = None,
+    ) -> Issue:
+        """Parse one issue object; raises `UnreadableItem` when it has no usable id or project.
+
+        `permalink` is null for some callers, and may point anywhere: it is kept only on the
+        Sentry host (`LinkPolicy`), otherwise one is built.
+        """
+        raw_id = data.get("id")
+        try:
+            issue_id = IssueId(raw_id)
+        except InvalidId as exc:
+            raise UnreadableItem("issue", _word(repr(raw_id))[:40], "no numeric id") from exc
+        links = LinkPolicy(web_base=web_base, org=org, organization_url=organization_url)
+        first_seen = parse_time(data.get("firstSeen")) or bounds.EARLIEST
         last_seen = parse_time(data.get("lastSeen")) or first_seen
-        details = data.get("statusDetails")
-        metadata = data.get("metadata")
+        try:
+            short_id: str = ShortId(data.get("shortId"))
+        except InvalidId:
+            short_id = issue_id
         return cls(
             id=issue_id,
-            short_id=_str(data.get("shortId"), issue_id),
+            short_id=short_id,
             title=_str(data.get("title"), "(no title)"),
             culprit=_str(data.get("culprit")),
-            permalink=permalink,
-            level=_str(data.get("level"), "error"),
-            status=_str(data.get("status"), "unresolved"),
-            substatus=data.get("substatus") if isinstance(data.get("substatus"), str) else None,
-            status_details=dict(details) if isinstance(details, Mapping) else {},
-            project=ProjectRef.from_api(data.get("project") or {}),
+            permalink=links.permalink(data.get("permalink"), issue_id),
+            level=_word(data.get("level"), "error"),
+            status=bounds.text(data.get("status"), MAX_STATUS, "unresolved") or "unresolved",
+            substatus=bounds.optional_text(data.get("substatus"), MAX_SUBSTATUS),
+            status_details=bounds.mapping(data.get("statusDetails")),
+            project=ProjectRef.from_api(data.get("project"), owner=issue_id),
             count=_int(data.get("count")),
             user_count=_int(data.get("userCount")),
             first_seen=first_seen,
             last_seen=last_seen,
             assigned_to=Assignee.from_api(data.get("assignedTo")),
-            platform=data.get("platform") if isinstance(data.get("platform"), str) else None,
-            metadata=dict(metadata) if isinstance(metadata, Mapping) else {},
+            platform=_opt(data.get("platform")),
+            metadata=bounds.mapping(data.get("metadata")),
         )
 
 
@@ -169,6 +302,32 @@ class ExceptionValue:
     frames: tuple[Frame, ...]
 
 
+MAX_FRAMES = 200
+MAX_EXCEPTIONS = 20
+MAX_TAGS = 200
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: object, limit: int) -> list[Any]:
+    return value[:limit] if isinstance(value, list) else []
+
+
+def _frame(data: Mapping[str, Any]) -> Frame:
+    line = data.get("lineNo")
+    return Frame(
+        filename=_word(data.get("filename")) or _word(data.get("absPath")) or "?",
+        function=_word(data.get("function")) or "?",
+        line_no=bounds.count(line)
+        if isinstance(line, int) and not isinstance(line, bool)
+        else None,
+        in_app=data.get("inApp") is True,
+        module=_opt(data.get("module")),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """An event of an issue: the simple list form, or the full form with entries."""
@@ -186,48 +345,41 @@ class Event:
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Event:
         tags: dict[str, str] = {}
-        for tag in data.get("tags") or []:
+        for tag in _list(data.get("tags"), MAX_TAGS):
             if isinstance(tag, Mapping) and isinstance(tag.get("key"), str):
-                tags[tag["key"]] = str(tag.get("value", ""))
+                value = tag.get("value")
+                shown = _word(value) if isinstance(value, str) else _word(_ref(value))
+                tags[_word(tag["key"])] = shown
         release = data.get("release")
         if isinstance(release, Mapping):
             release = release.get("version")
         exceptions: list[ExceptionValue] = []
-        for entry in data.get("entries") or []:
+        for entry in _list(data.get("entries"), MAX_EXCEPTIONS):
             if not isinstance(entry, Mapping) or entry.get("type") != "exception":
                 continue
-            for value in (entry.get("data") or {}).get("values") or []:
+            for value in _list(_mapping(entry.get("data")).get("values"), MAX_EXCEPTIONS):
                 if not isinstance(value, Mapping):
                     continue
-                raw_frames = ((value.get("stacktrace") or {}).get("frames")) or []
-                frames = tuple(
-                    Frame(
-                        filename=_str(f.get("filename")) or _str(f.get("absPath")) or "?",
-                        function=_str(f.get("function")) or "?",
-                        line_no=f.get("lineNo") if isinstance(f.get("lineNo"), int) else None,
-                        in_app=bool(f.get("inApp")),
-                        module=f.get("module") if isinstance(f.get("module"), str) else None,
-                    )
-                    for f in raw_frames
-                    if isinstance(f, Mapping)
-                )
+                raw_frames = _list(_mapping(value.get("stacktrace")).get("frames"), MAX_FRAMES)
+                frames = tuple(_frame(f) for f in raw_frames if isinstance(f, Mapping))
                 exceptions.append(
                     ExceptionValue(
-                        type=_str(value.get("type")),
+                        type=_word(value.get("type")),
                         value=_str(value.get("value")),
                         frames=frames,
                     )
                 )
+        event_id = _ref(data.get("id"))
         return cls(
-            id=str(data.get("id", "")),
-            event_id=_str(data.get("eventID")) or str(data.get("id", "")),
+            id=event_id,
+            event_id=_word(data.get("eventID")) or event_id,
             title=_str(data.get("title")),
             message=_str(data.get("message")),
             date_created=parse_time(data.get("dateCreated")),
-            release=release if isinstance(release, str) else None,
+            release=_opt(release),
             environment=tags.get("environment"),
             tags=tags,
-            exceptions=tuple(exceptions),
+            exceptions=tuple(exceptions[:MAX_EXCEPTIONS]),
         )
 
 
@@ -243,7 +395,7 @@ class Project:
     """A project from the organization's project list or project details."""
 
     id: str
-    slug: str
+    slug: Slug
     name: str
     platform: str | None
     teams: tuple[TeamRef, ...]
@@ -251,27 +403,29 @@ class Project:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Project:
+        project_id = _ref(data.get("id"))
+        slug = _slug(data.get("slug"), "project", project_id or "?")
         teams = tuple(
-            TeamRef(id=str(t.get("id", "")), slug=_str(t.get("slug")), name=_str(t.get("name")))
-            for t in data.get("teams") or []
+            TeamRef(id=_ref(t.get("id")), slug=_word(t.get("slug")), name=_word(t.get("name")))
+            for t in _list(data.get("teams"), bounds.MAX_JSON_ITEMS)
             if isinstance(t, Mapping)
         )
         latest = data.get("latestRelease")
         if isinstance(latest, Mapping):
             latest = latest.get("version")
         return cls(
-            id=str(data.get("id", "")),
-            slug=_str(data.get("slug")),
-            name=_str(data.get("name")) or _str(data.get("slug")),
-            platform=data.get("platform") if isinstance(data.get("platform"), str) else None,
+            id=project_id,
+            slug=slug,
+            name=_word(data.get("name")) or slug,
+            platform=_opt(data.get("platform")),
             teams=teams,
-            latest_release=latest if isinstance(latest, str) else None,
+            latest_release=_opt(latest),
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Release:
-    version: str
+    version: ReleaseVersion
     short_version: str
     date_created: datetime | None
     date_released: datetime | None
@@ -282,18 +436,23 @@ class Release:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Release:
-        version = _str(data.get("version"))
+        version = _version(data.get("version"), "release", _ref(data.get("id")) or "?")
+        url = data.get("url")
         return cls(
             version=version,
-            short_version=_str(data.get("shortVersion"), version),
+            short_version=_word(data.get("shortVersion"), version),
             date_created=parse_time(data.get("dateCreated")),
             date_released=parse_time(data.get("dateReleased")),
             new_groups=_int(data.get("newGroups")),
             commit_count=_int(data.get("commitCount")),
             projects=tuple(
-                _str(p.get("slug")) for p in data.get("projects") or [] if isinstance(p, Mapping)
+                _word(p.get("slug"))
+                for p in _list(data.get("projects"), bounds.MAX_JSON_ITEMS)
+                if isinstance(p, Mapping)
             ),
-            url=data.get("url") if isinstance(data.get("url"), str) else None,
+            url=url
+            if isinstance(url, str) and _PLAIN_URL.fullmatch(url[: bounds.MAX_URL])
+            else None,
         )
 
 
@@ -311,20 +470,19 @@ class Member:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Member:
-        user = data.get("user") if isinstance(data.get("user"), Mapping) else None
+        user = _mapping(data.get("user"))
         emails: list[str] = []
-        if user:
-            for item in user.get("emails") or []:
-                if isinstance(item, Mapping) and isinstance(item.get("email"), str):
-                    emails.append(item["email"])
-        role = _str(data.get("orgRole")) or _str(data.get("role")) or "member"
+        for item in _list(user.get("emails"), bounds.MAX_JSON_ITEMS):
+            if isinstance(item, Mapping) and isinstance(item.get("email"), str):
+                emails.append(_word(item["email"]))
+        role = _word(data.get("orgRole")) or _word(data.get("role")) or "member"
         return cls(
-            id=str(data.get("id", "")),
-            email=_str(data.get("email")),
-            name=_str(data.get("name")) or _str(data.get("email")),
-            user_id=str(user["id"]) if user and user.get("id") is not None else None,
+            id=_ref(data.get("id")),
+            email=_word(data.get("email")),
+            name=_word(data.get("name")) or _word(data.get("email")),
+            user_id=_numeric(user.get("id")),
             role=role,
-            pending=bool(data.get("pending")),
+            pending=data.get("pending") is True,
             emails=tuple(emails),
         )
 
@@ -337,17 +495,45 @@ class Team:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Team:
+        team_id = _numeric(data.get("id"))
+        if team_id is None:
+            raise UnreadableItem("team", _word(repr(data.get("id")))[:40], "no numeric id")
+        slug = _word(data.get("slug"))
+        return cls(id=team_id, slug=slug, name=_word(data.get("name")) or slug)
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    """The organization the token belongs to; `organization_url` is where its links live
+    (`links.organizationUrl`, e.g. `https://acme.sentry.io`)."""
+
+    slug: Slug
+    name: str
+    organization_url: str | None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Organization:
+        slug = _slug(data.get("slug"), "organization", "?")
+        url = _mapping(data.get("links")).get("organizationUrl")
         return cls(
-            id=str(data.get("id", "")),
-            slug=_str(data.get("slug")),
-            name=_str(data.get("name")) or _str(data.get("slug")),
+            slug=slug,
+            name=_word(data.get("name")) or slug,
+            organization_url=(
+                url
+                if isinstance(url, str) and _PLAIN_URL.fullmatch(url[: bounds.MAX_URL])
+                else None
+            ),
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
-    """One page of a cursor-paginated list; `next_cursor` is None on the last page."""
+    """One page of a cursor-paginated list; `next_cursor` is None on the last page.
+
+    `skipped` lists the objects of the page that could not be read (left out of `items`).
+    """
 
     items: tuple[T, ...]
-    next_cursor: str | None
+    next_cursor: Cursor | None
     hits: int | None = None
+    skipped: tuple[UnreadableItem, ...] = ()

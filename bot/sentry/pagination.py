@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from bot.sentry.ids import Cursor
 from bot.sentry.models import Page
 
 T = TypeVar("T")
@@ -63,11 +64,12 @@ def parse_link_header(value: str | None) -> list[Link]:
     return links
 
 
-def next_cursor(value: str | None) -> str | None:
-    """The cursor of the next page, or None when `rel="next"` says `results="false"`."""
+def next_cursor(value: str | None) -> Cursor | None:
+    """The cursor of the next page, or None when `rel="next"` says `results="false"` (or its
+    cursor is not one Sentry makes: paging stops rather than sending it back)."""
     for link in parse_link_header(value):
         if link.rel == "next":
-            return link.cursor if link.results and link.cursor else None
+            return Cursor.parse(link.cursor) if link.results and link.cursor else None
     return None
 
 
@@ -94,10 +96,10 @@ def _split_outside_quotes(text: str, separator: str) -> list[str]:
 
 
 async def iterate_pages(
-    fetch: Callable[[str | None], Awaitable[Page[T]]], *, max_pages: int | None = None
+    fetch: Callable[[Cursor | None], Awaitable[Page[T]]], *, max_pages: int | None = None
 ) -> AsyncIterator[T]:
     """Yield every item of every page, following `next_cursor` (bounded by `max_pages`)."""
-    cursor: str | None = None
+    cursor: Cursor | None = None
     pages = 0
     while True:
         page = await fetch(cursor)
@@ -110,7 +112,7 @@ async def iterate_pages(
 
 
 async def all_pages(
-    fetch: Callable[[str | None], Awaitable[Page[T]]], *, max_pages: int | None = None
+    fetch: Callable[[Cursor | None], Awaitable[Page[T]]], *, max_pages: int | None = None
 ) -> list[T]:
     """Collect `iterate_pages` into a list."""
     return [item async for item in iterate_pages(fetch, max_pages=max_pages)]

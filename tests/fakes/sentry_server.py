@@ -2,8 +2,9 @@
 
 It is a real aiohttp server in a background thread (its own event loop), so any client in the
 test process or a subprocess reaches it by URL like a real deployment. Routes, bodies, auth,
-scopes, pagination (`Link`, `X-Hits`) and errors follow the reference CONTRACT.md (§2 to §7); issue
-updates are validated against the lenient OpenAPI subset in `tests/contract/sentry/`.
+scopes, pagination (`Link`, `X-Hits`) and errors follow Sentry's API docs (docs.sentry.io/api/)
+and, where the docs are silent, Sentry's source (cited beside each rule); issue updates are
+validated against the lenient OpenAPI subset in `tests/contract/sentry/`.
 
     with FakeSentry(org="acme") as sentry:
         issue = sentry.create_issue("web", "TypeError: x is undefined")
@@ -21,6 +22,7 @@ import re
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -45,7 +47,8 @@ from tests.fakes.sentry_state import (
 CONTRACT_DIR = Path(__file__).resolve().parents[1] / "contract" / "sentry"
 SCHEMA_FILE = CONTRACT_DIR / "sentry-openapi-subset.lenient.json"
 
-# The server's own default when `query` is absent (CONTRACT.md §6.3), not the schema's.
+# The server's own default when `query` is absent, not the schema's (`DEFAULT_QUERY` in
+# Sentry `src/sentry/api/helpers/group_index/index.py`).
 DEFAULT_ISSUE_QUERY = "is:unresolved issue.priority:[high, medium]"
 RATE_LIMIT_BODY = (
     "You are attempting to use this endpoint too frequently. Limit is 5 requests in 1 seconds"
@@ -53,7 +56,7 @@ RATE_LIMIT_BODY = (
 NOT_FOUND = {"detail": "The requested resource does not exist"}
 FORBIDDEN = {"detail": "You do not have permission to perform this action."}
 
-# What an internal integration for this bot would be granted (CONTRACT.md §2 scopes table).
+# What an internal integration for this bot would be granted (docs.sentry.io/api/permissions/).
 DEFAULT_SCOPES = frozenset(
     {
         "org:read",
@@ -138,13 +141,15 @@ class RecordedRequest:
 
 @dataclass
 class Fault:
-    kind: str  # "fail" | "drop" | "slow" | "malformed"
+    kind: str  # "fail" | "drop" | "slow" | "malformed" | "drip" | "gzip_bomb" | "raw"
     remaining: int
     path_contains: str | None
     status: int = 500
     rate_limit_headers: bool = True
     reset_in: float = 1.0
     seconds: float = 0.0
+    size: int = 0
+    text: str = ""
 
 
 @dataclass
@@ -199,10 +204,14 @@ class FakeSentry(SentryOrgState):
         # Slugs of projects the token cannot see: filtering by their ids answers 403.
         self.hidden_projects: set[str] = set()
         self.known_environments: set[str] = set()
+        # False: like a region host that does not serve the API root (404).
+        self.serves_api_root = True
         self.latency = 0.0
         self.violations: list[str] = []
         self._requests: list[RecordedRequest] = []
         self._faults: list[Fault] = []
+        # Raw issue JSON texts served in every organization issue list (hostile data).
+        self._raw_issues: list[str] = []
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -304,6 +313,46 @@ class FakeSentry(SentryOrgState):
         """Answer the next `count` matching requests 200 with a body that is not JSON."""
         self._add_fault(Fault("malformed", count, path_contains))
 
+    # -- hostile data (see tests/fakes/sentry_hostile.py for the texts) -----------------------
+
+    def serve_raw_issue(self, text: str) -> None:
+        """Serve `text` (one issue object as raw JSON, possibly hostile: far-future dates,
+        surrogates, 10,000-deep metadata, 5,000-digit ints) first in every organization
+        issue list answer, whatever the query; a real Sentry would hold such an issue."""
+        with self._cond:
+            self._raw_issues.append(text)
+            self._changed()
+
+    def clear_raw_issues(self) -> None:
+        with self._cond:
+            self._raw_issues.clear()
+            self._changed()
+
+    def drip_next(
+        self, count: int, *, interval: float = 1.0, path_contains: str | None = None
+    ) -> None:
+        """Send the answer of the next `count` matching requests one byte every `interval`
+        seconds, the first after `interval` (each read succeeds; only the whole is slow)."""
+        self._add_fault(Fault("drip", count, path_contains, seconds=interval))
+
+    def gzip_bomb_next(
+        self, count: int, *, inflated_bytes: int = 1 << 30, path_contains: str | None = None
+    ) -> None:
+        """Answer the next `count` matching requests 200 with a gzip body that inflates to
+        `inflated_bytes` of valid JSON (an empty list padded with spaces)."""
+        self._add_fault(Fault("gzip_bomb", count, path_contains, size=inflated_bytes))
+
+    def raw_error_next(
+        self, status: int, text: str, *, count: int = 1, path_contains: str | None = None
+    ) -> None:
+        """Answer the next `count` matching requests `status` with `text` as the JSON body."""
+        self._add_fault(Fault("raw", count, path_contains, status=status, text=text))
+
+    def raw_next(self, count: int, text: str, *, path_contains: str | None = None) -> None:
+        """Answer the next `count` matching requests 200 with `text` as the JSON body (any
+        object shape, however hostile), with a `Link` header that ends the list."""
+        self._add_fault(Fault("raw", count, path_contains, status=200, text=text))
+
     def _add_fault(self, fault: Fault) -> None:
         with self._cond:
             self._faults.append(fault)
@@ -383,6 +432,15 @@ class FakeSentry(SentryOrgState):
             raise asyncio.CancelledError
         if fault is not None and fault.kind == "slow":
             await self._pause(fault.seconds)
+        if fault is not None and fault.kind == "raw":
+            with self._cond:
+                record.status = fault.status
+                self._changed()
+            return web.Response(
+                status=fault.status, text=fault.text, content_type="application/json"
+            )
+        if fault is not None and fault.kind in ("drip", "gzip_bomb"):
+            return await self._hostile_answer(request, record, fault)
         if fault is not None and fault.kind == "malformed":
             reply = Reply(200, None)
             response = web.Response(
@@ -394,10 +452,56 @@ class FakeSentry(SentryOrgState):
         else:
             reply = self._dispatch(request, record, raw_body)
             response = self._respond(reply, record)
+            raw_items = self._raw_issue_texts(record, reply)
+            if raw_items:
+                response.text = _splice_items(json.dumps(reply.body), raw_items)
         with self._cond:
             record.status = reply.status
             self._changed()
         return response
+
+    def _raw_issue_texts(self, record: RecordedRequest, reply: Reply) -> list[str]:
+        is_issue_list = record.method == "GET" and re.fullmatch(_ORG + "/issues/", record.path)
+        if not is_issue_list or reply.status != 200 or not isinstance(reply.body, list):
+            return []
+        with self._cond:
+            return list(self._raw_issues)
+
+    async def _hostile_answer(
+        self, request: web.Request, record: RecordedRequest, fault: Fault
+    ) -> web.StreamResponse:
+        """A drip (the real answer, a byte at a time) or a gzip bomb."""
+        if fault.kind == "gzip_bomb":
+            body = gzip_bomb(fault.size)
+            with self._cond:
+                record.status = 200
+                self._changed()
+            return web.Response(
+                status=200,
+                body=body,
+                headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            )
+        reply = self._dispatch(request, record, b"")
+        payload = json.dumps(reply.body).encode()
+        with self._cond:
+            record.status = reply.status
+            self._changed()
+        stream = web.StreamResponse(
+            status=reply.status,
+            headers={**reply.headers, "Content-Type": "application/json"},
+        )
+        stream.content_length = len(payload)
+        await stream.prepare(request)
+        assert self._stopping is not None
+        for index in range(len(payload)):
+            await self._pause(fault.seconds)
+            if self._stopping.is_set() or request.transport is None:
+                break
+            try:
+                await stream.write(payload[index : index + 1])
+            except (ConnectionError, RuntimeError):
+                break
+        return stream
 
     async def _pause(self, seconds: float) -> None:
         assert self._stopping is not None
@@ -422,7 +526,8 @@ class FakeSentry(SentryOrgState):
         if reply.status in (202, 204) and reply.body is None:
             return web.Response(status=reply.status, headers=reply.headers)
         text = json.dumps(reply.body)
-        # Django's HttpResponse default content type for the rate limiter's 429 (CONTRACT.md §4).
+        # Django's HttpResponse default content type for the rate limiter's 429 (Sentry
+        # `src/sentry/middleware/ratelimit.py`).
         content_type = "text/html" if reply.status == 429 else "application/json"
         return web.Response(
             status=reply.status,
@@ -435,6 +540,11 @@ class FakeSentry(SentryOrgState):
         denied = self._authenticate(request.headers.get("Authorization"))
         if denied is not None:
             return denied
+        if record.path == "/api/0/" and self.serves_api_root and record.method == "GET":
+            # The API root lists the token's scopes (Sentry `api/endpoints/index.py`).
+            with self._cond:
+                scopes = sorted(self.scopes)
+            return Reply(200, {"version": "0", "auth": {"scopes": scopes}, "user": None})
         path_matched = False
         for route in ROUTES:
             match = route.pattern.match(record.path)
@@ -499,7 +609,7 @@ class FakeSentry(SentryOrgState):
             record.params("project"), visible=[p.id for p in self.projects()], hidden=hidden
         )
 
-    # -- pagination (CONTRACT.md §3) ----------------------------------------------------------
+    # -- pagination (docs.sentry.io/api/pagination/, Sentry `src/sentry/api/base.py`) ---------
 
     def _paginate(
         self, record: RecordedRequest, items: list[Any], *, per_page: int, value: str = "0"
@@ -537,7 +647,9 @@ class FakeSentry(SentryOrgState):
     # -- organization, projects ---------------------------------------------------------------
 
     def _op_get_org(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
-        return Reply(200, {"id": "1", "slug": self.org, "name": self.org.title()})
+        # `OrganizationSerializer` adds `links` (organizationUrl, regionUrl).
+        links = {"organizationUrl": self.web_url, "regionUrl": self.web_url}
+        return Reply(200, {"id": "1", "slug": self.org, "name": self.org.title(), "links": links})
 
     def _op_list_projects(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
         text = (record.param("query") or "").lower()
@@ -553,7 +665,7 @@ class FakeSentry(SentryOrgState):
         body["organization"] = {"id": "1", "slug": self.org, "name": self.org.title()}
         return Reply(200, body)
 
-    # -- issue lists (CONTRACT.md §6.3, §6.4) ------------------------------------------------
+    # -- issue lists (Sentry `src/sentry/issues/endpoints/organization_group_index.py`) ------
 
     def _op_list_org_issues(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
         # Order of checks as in `OrganizationGroupIndexEndpoint.get`.
@@ -648,7 +760,7 @@ class FakeSentry(SentryOrgState):
             return True
         return issue.last_seen >= self.now() - sentry_params.stats_period(period)
 
-    # -- issue mutations (CONTRACT.md §6.6 to §6.8) ---------------------------------------------
+    # -- issue mutations (Sentry `src/sentry/api/helpers/group_index/update.py`) ----------------
 
     def _validate_body(self, record: RecordedRequest, schema: JSON, operation: str) -> None:
         if not isinstance(record.json, dict):
@@ -786,7 +898,7 @@ class FakeSentry(SentryOrgState):
         full = record.param("full") in ("1", "true", "True")
         return self._list(record, [dict(e) if full else simple_event(e) for e in events])
 
-    # -- releases (CONTRACT.md §6.13) ---------------------------------------------------------
+    # -- releases (docs.sentry.io/api/releases/) ----------------------------------------------
 
     def _op_list_releases(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
         text = (record.param("query") or "").lower()
@@ -836,7 +948,7 @@ class FakeSentry(SentryOrgState):
         slugs = [self.project(str(p)).slug for p in projects or []]
         return Reply(201, self.create_release(str(version), slugs, refs=refs))
 
-    # -- members and teams (CONTRACT.md §6.15, §6.16) ----------------------------------------
+    # -- members and teams (docs.sentry.io/api/organizations/, docs.sentry.io/api/teams/) ----
 
     def _op_list_members(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
         terms = parse_query(record.param("query") or "")
@@ -881,12 +993,38 @@ def drf_field_error(error: jsonschema.ValidationError) -> JSON:
     return dict(body)
 
 
+@cache
+def gzip_bomb(inflated_bytes: int) -> bytes:
+    """`[` + spaces + `]`, gzip-compressed: valid JSON of `inflated_bytes` bytes, ~1/1000 the
+    size on the wire."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    parts = [packer.compress(b"[")]
+    block = b" " * (1 << 20)
+    remaining = max(inflated_bytes - 2, 0)
+    while remaining > 0:
+        chunk = block if remaining >= len(block) else block[:remaining]
+        parts.append(packer.compress(chunk))
+        remaining -= len(chunk)
+    parts.append(packer.compress(b"]"))
+    parts.append(packer.flush())
+    return b"".join(parts)
+
+
+def _splice_items(list_text: str, raw_items: list[str]) -> str:
+    """A JSON list text with `raw_items` (JSON texts) inserted first."""
+    inner = list_text.strip()[1:-1].strip()
+    return "[" + ", ".join([*raw_items, *([inner] if inner else [])]) + "]"
+
+
 def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
 def _sort_value(issues: list[IssueRecord], sort: str) -> int:
-    """The value part of issue-search cursors is a sort key (CONTRACT.md §3); opaque to clients."""
+    """The value part of issue-search cursors is a sort key; opaque to clients.
+
+    Sentry `src/sentry/utils/cursors.py`.
+    """
     if not issues:
         return 0
     newest = issues[0]

@@ -305,18 +305,18 @@ async def test_releases_create_get_and_list(sentry: FakeSentry, client: SentryCl
     sentry.create_project("web")
 
     release, created = await client.create_release(
-        version="web@1.2.3/rc 1", projects=["web"], refs=[("acme/web", "abc123")]
+        version="web@1.2.3+rc 1", projects=["web"], refs=[("acme/web", "abc123")]
     )
-    again, created_again = await client.create_release(version="web@1.2.3/rc 1", projects=["web"])
-    fetched = await client.get_release("web@1.2.3/rc 1")
+    again, created_again = await client.create_release(version="web@1.2.3+rc 1", projects=["web"])
+    fetched = await client.get_release("web@1.2.3+rc 1")
     listed = await client.list_releases(query="1.2")
 
     assert (created, created_again) == (True, False)
-    assert release.version == again.version == fetched.version == "web@1.2.3/rc 1"
+    assert release.version == again.version == fetched.version == "web@1.2.3+rc 1"
     assert release.commit_count == 1
-    assert [r.version for r in listed.items] == ["web@1.2.3/rc 1"]
+    assert [r.version for r in listed.items] == ["web@1.2.3+rc 1"]
     get = sentry.requests_matching("GET", "/releases/web")[0]
-    assert get.path == "/api/0/organizations/acme/releases/web%401.2.3%2Frc%201/"
+    assert get.path == "/api/0/organizations/acme/releases/web%401.2.3%2Brc%201/"
     assert sentry.requests_matching("POST")[0].json["refs"] == [
         {"repository": "acme/web", "commit": "abc123"}
     ]

@@ -251,6 +251,17 @@ async def test_card_values_naming_no_issue_are_refused_before_sentry(app: App, b
     assert app.changes() == []
 
 
+@pytest.mark.parametrize("action_id", ["issue.resolve", "issue.assign", "digest.triage"])
+async def test_the_link_buttons_value_on_a_triage_control_changes_nothing(
+    app: App, action_id: str
+) -> None:
+    url = app.slack.new_response_url(channel=CHANNEL, message_ts="1700000000.000100")
+    answer = await app.interact(click(action_id, "1|42|open|", url))
+    assert answer.status == 200
+    assert "could not be read" in (await app.replies(url))[0]
+    assert app.changes() == []
+
+
 @pytest.mark.parametrize(
     "metadata",
     [

@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.card.state import LastAction
 from bot.sentry.models import Assignee, Issue, ProjectRef
 from bot.slack import actions
 from bot.slack.actions import ActionValue, issue_id_from_block_id
@@ -34,6 +33,7 @@ from bot.slack.card import (
     split_storm,
     storm_line,
 )
+from bot.triage.vocabulary import LastAction
 from tests.fakes.blockkit_rules import validate_blocks
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
