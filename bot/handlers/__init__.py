@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.card.redraw import CardUpdater
+from bot.card.store import CardStore
 from bot.digests.service import DigestService
 from bot.metrics import Metrics
 from bot.sentry.client import SentryClient
 from bot.slack.notifier import SlackNotifier
-from bot.store.cards import CardStore
 from bot.store.routes import RouteStore
-from bot.triage.cards import CardUpdater
 from bot.triage.service import TriageService
 
 

@@ -12,13 +12,12 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from bot.sentry.models import Assignee, Issue, parse_time
 from bot.slack import actions
 from bot.slack.actions import ActionValue, ActionValueError
 from bot.slack.escape import http_url, link, mention, mrkdwn, one_line, plain, user_mention
-from bot.triage.vocabulary import LastAction as LastAction
 from bot.triage.vocabulary import duration_words
 
 JSON = dict[str, Any]
@@ -69,6 +68,20 @@ IGNORE_OPTIONS: Final = actions.options("ignore")
 # `muted` is the legacy alias of `ignored`).
 RESOLVED_STATUSES: Final = frozenset({"resolved", "resolvedInNextRelease"})
 IGNORED_STATUSES: Final = frozenset({"ignored", "muted"})
+
+
+class LastAction(Protocol):
+    """The latest triage action taken from Slack, as the card shows it: who (`U…`), what
+    ("Resolved"), when. The card's own record of it is `bot.card.state.LastAction`."""
+
+    @property
+    def slack_user_id(self) -> str: ...
+
+    @property
+    def verb(self) -> str: ...
+
+    @property
+    def at(self) -> datetime: ...
 
 
 # ---- small renderers ----------------------------------------------------------------------

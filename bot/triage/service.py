@@ -44,7 +44,7 @@ NO_RELEASE = (
 
 
 class CardRefresher(Protocol):
-    """Re-reads an issue and re-renders each of its cards (`bot.triage.cards.CardUpdater`)."""
+    """Re-reads an issue and re-renders each of its cards (`bot.card.redraw.CardUpdater`)."""
 
     async def refresh_issue(
         self, issue_id: str, *, last_action: LastAction | None = None

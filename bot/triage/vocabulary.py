@@ -64,7 +64,8 @@ TriageAction: TypeAlias = Resolve | Ignore | Assign | Unresolve
 
 @dataclass(frozen=True, slots=True)
 class LastAction:
-    """The latest triage action taken from Slack: who (`U…`), what ("Resolved"), when."""
+    """The latest triage action taken from Slack: who (`U…`), what ("Resolved"), when; the card
+    shows it under the issue."""
 
     slack_user_id: str
     verb: str
