@@ -1,5 +1,5 @@
 """Filling the bot's store with cards already posted, through the ledger's own life cycle
-(enqueue, claim, mark posted), for benchmarks that start from a store in steady state."""
+(enqueue, claim in the outbox, mark posted), for benchmarks starting from a steady state."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.alerts.delivery import card_state_hash
+from bot.card.state import CARD
+from bot.card.state import revision as card_revision
+from bot.card.store import CardStore, NewCard
+from bot.outbox.store import OutboxStore
 from bot.sentry.models import Issue
-from bot.store.cards import CardStore, NewCard
 from bot.store.database import create_engine
 from bot.store.migrations import migrate
 
@@ -29,7 +31,7 @@ async def prefill_posted(url: str, cards: Sequence[PostedCard], *, now: datetime
     engine = create_engine(url)
     try:
         await migrate(engine)
-        store = CardStore(engine)
+        store, outbox = CardStore(engine), OutboxStore(engine)
         for start in range(0, len(cards), BATCH):
             chunk = {(c.channel, c.issue.id): c for c in cards[start : start + BATCH]}
             await store.enqueue(
@@ -45,17 +47,17 @@ async def prefill_posted(url: str, cards: Sequence[PostedCard], *, now: datetime
                 ]
             )
             owed = await store.owed()
-            claimed = await store.claim([r.id for r in owed], token="prefill", now=now)
+            claimed = await outbox.claim([r.post.id for r in owed], token="prefill", now=now)
             for row in owed:
                 card = chunk.get((row.channel, row.issue_id))
-                if card is None or row.id not in claimed:
+                if card is None or row.post.id not in claimed:
                     continue
-                await store.mark_posted(
-                    [row.id],
-                    ts=card.ts,
-                    kind="card",
-                    now=card.posted_at,
-                    rendered=card_state_hash(card.issue),
+                await outbox.mark_posted(
+                    [row.post.id], ts=card.ts, posted_as=CARD, now=card.posted_at
+                )
+                await store.record_drawn(
+                    row.id,
+                    rendered=card_revision(card.issue),
                     status=card.issue.status,
                     substatus=card.issue.substatus,
                 )

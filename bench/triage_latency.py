@@ -62,7 +62,7 @@ from bench.common import (  # noqa: E402
     wait_cycles,
 )
 from bench.ledger import PostedCard, prefill_posted  # noqa: E402
-from bot.alerts.delivery import card_metadata  # noqa: E402
+from bot.outbox import metadata  # noqa: E402
 from bot.sentry.models import Issue  # noqa: E402
 from bot.settings import async_database_url  # noqa: E402
 from bot.slack.card import build_issue_card  # noqa: E402
@@ -273,7 +273,7 @@ def post_cards(slack: FakeSlack, issues: list[Issue]) -> dict[str, str]:
             channel=CHANNEL,
             text=card["text"],
             blocks=card["blocks"],
-            metadata=card_metadata(issue.id),
+            metadata=metadata.encode("card", [f"issue:{issue.id}"]),
         )
         posted[issue.id] = str(reply["ts"])
     return posted

@@ -95,6 +95,8 @@ class _Checker:
 
     def fail(self, line: int | None, key: str, message: str) -> None:
         where = f"{self.name}:{line}" if line is not None else self.name
+        # A key is text from the file: shown escaped, so one problem is always one line.
+        key = key if key.isprintable() else repr(key)[1:-1]
         self.problems.append(f"{where}: {key}: {message}")
 
     @staticmethod

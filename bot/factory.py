@@ -22,6 +22,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.alerts.delivery import Delivery
 from bot.alerts.freshness import Freshness
 from bot.alerts.poller import Poller
+from bot.card.redraw import CardUpdater
+from bot.card.replies import ReplyStore
+from bot.card.store import CardStore
 from bot.config_file import BotConfig
 from bot.credentials import (
     SLACK_AUTH_ERRORS,
@@ -30,23 +33,25 @@ from bot.credentials import (
     check_slack_bot_token,
 )
 from bot.digests.runner import DigestRunner
+from bot.digests.runs import DigestRuns
 from bot.digests.scheduler import DigestScheduler
 from bot.digests.service import DigestService
 from bot.handlers import HandlerContext, build_app, register
 from bot.metrics import Metrics
+from bot.outbox.delivery import Outbox
+from bot.outbox.store import OutboxStore
 from bot.readiness import CredentialWatch, Readiness
 from bot.sentry.client import SentryClient, time_limits
 from bot.settings import Settings
+from bot.slack.card import build_issue_card
 from bot.slack.notifier import SlackNotifier
+from bot.slack.profiles import SlackProfiles
 from bot.slack.retries import CappedRateLimitRetryHandler
 from bot.store.actions import ActionLog
-from bot.store.cards import CardStore
 from bot.store.database import create_engine
 from bot.store.digests import DigestStore
 from bot.store.leases import LeaseStore
-from bot.store.replies import ReplyStore
 from bot.store.routes import RouteStore
-from bot.triage.cards import CardUpdater
 from bot.triage.directory import MemberDirectory
 from bot.triage.identity import IdentityResolver
 from bot.triage.service import TriageService
@@ -108,9 +113,21 @@ class Factory:
         self.notifier = SlackNotifier(
             client=self.slack, post_client=self.slack_posts, metrics=self.metrics
         )
+        # A claim older than this was made by a process that is gone, or whose post has long
+        # returned: longer than a Slack call can take, and than two poll cycles.
+        settle_after = timedelta(
+            seconds=max(120, 4 * SLACK_TIMEOUT_SECONDS, 2 * settings.poll_interval_seconds)
+        )
+        self.outbox = Outbox(
+            store=OutboxStore(self.engine),
+            notifier=self.notifier,
+            metrics=self.metrics,
+            clock=utc_now,
+            settle_after=settle_after,
+        )
         self.delivery = Delivery(
             cards=self.cards,
-            notifier=self.notifier,
+            outbox=self.outbox,
             sentry=self.sentry,
             metrics=self.metrics,
             clock=utc_now,
@@ -119,15 +136,15 @@ class Factory:
         self.updater = CardUpdater(
             sentry=self.sentry,
             cards=self.cards,
-            notifier=self.notifier,
-            metrics=self.metrics,
+            screen=self.outbox,
+            draw=build_issue_card,
             clock=utc_now,
         )
         directory = MemberDirectory(self.sentry)
         self.triage = TriageService(
             sentry=self.sentry,
             identities=IdentityResolver(
-                slack=self.slack, directory=directory, org=settings.sentry_org
+                slack=SlackProfiles(self.slack), directory=directory, org=settings.sentry_org
             ),
             directory=directory,
             updater=self.updater,
@@ -140,8 +157,7 @@ class Factory:
             cards=self.cards,
             replies=ReplyStore(self.engine),
             updater=self.updater,
-            notifier=self.notifier,
-            metrics=self.metrics,
+            outbox=self.outbox,
             clock=utc_now,
             retention=timedelta(days=settings.card_retention_days),
             broadcast=settings.regression_broadcast,
@@ -154,13 +170,13 @@ class Factory:
             freshness=self.freshness,
             metrics=self.metrics,
             clock=utc_now,
-            reconcile_after=timedelta(
-                seconds=max(120, 4 * SLACK_TIMEOUT_SECONDS, 2 * settings.poll_interval_seconds)
-            ),
+            reconcile_after=settle_after,
         )
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.digest_runner = DigestRunner(
             store=self.digest_store,
+            runs=DigestRuns(self.engine),
+            outbox=self.outbox,
             routes=self.routes,
             sentry=self.sentry,
             notifier=self.notifier,

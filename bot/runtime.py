@@ -12,6 +12,14 @@ from datetime import UTC
 from typing import Any
 
 from aiohttp import web
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_SUBMITTED,
+    JobEvent,
+    JobSubmissionEvent,
+)
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config_file import BotConfig
@@ -40,6 +48,34 @@ class StartupError(Exception):
     """The process cannot start; the message is one line naming the setting to fix."""
 
 
+class RunningJobs:
+    """Scheduled runs under way (submitted, not yet ended), so that a stop lets them finish.
+
+    Shutting apscheduler down cancels a run where it stands; a run cancelled inside a database
+    call leaves aiosqlite's worker thread waiting, and the process never exits. The scheduler
+    reports each run's submission and its end (success or error, cancellation included)."""
+
+    def __init__(self, scheduler: AsyncIOScheduler) -> None:
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        scheduler.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
+        scheduler.add_listener(self._ended, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+
+    def _submitted(self, _event: JobSubmissionEvent) -> None:
+        self._running += 1
+        self._idle.clear()
+
+    def _ended(self, _event: JobEvent) -> None:
+        self._running = max(0, self._running - 1)
+        if not self._running:
+            self._idle.set()
+
+    async def finished(self) -> None:
+        """Until no run is under way (the caller bounds the wait)."""
+        await self._idle.wait()
+
+
 class Runtime:
     """Starts, runs and stops what the factory built."""
 
@@ -61,6 +97,9 @@ class Runtime:
         self.freshness = parts.freshness
         self.poller = parts.poller
         self.bolt = parts.bolt
+        self.outbox = parts.outbox
+        self.scheduler = parts.scheduler
+        self.digest_runner = parts.digest_runner
         self.leadership = Leadership(
             parts.leases,
             instance=instance_name(),
@@ -80,7 +119,7 @@ class Runtime:
         self.socket: SocketConnection | None = None
         self._had_routes = True
         self.web_runner: web.AppRunner | None = None
-        self._poll_task: asyncio.Task[None] | None = None
+        self._jobs = RunningJobs(parts.scheduler)
 
     def _readiness_changed(self, ready: bool) -> None:
         if ready and self._started:
@@ -144,7 +183,6 @@ class Runtime:
             return  # already reported; the credential watches resume polling once accepted
         if not await self.leadership.hold():
             return
-        self._poll_task = asyncio.current_task()
         try:
             report = await self.poller.run_cycle(routes=routes)
             if report.enqueued or report.delivery.cards or report.delivery.summaries:
@@ -157,8 +195,6 @@ class Runtime:
         except Exception:
             self.metrics.polls.labels("error").inc()
             logger.exception("poll cycle failed; the next cycle retries")
-        finally:
-            self._poll_task = None
 
     async def _open_database(self) -> None:
         parts = self.parts
@@ -285,12 +321,12 @@ class Runtime:
         scheduler = parts.scheduler
         if scheduler.running:
             scheduler.pause()
-        task = self._poll_task
-        if task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(task), SHUTDOWN_GRACE_SECONDS)
-            except TimeoutError:
-                logger.warning("the poll cycle did not finish in time; it resumes on restart")
+        # Every run under way (the poll cycle, a lease renewal, a digest) ends before the
+        # scheduler is shut down and the database closed.
+        try:
+            await asyncio.wait_for(self._jobs.finished(), SHUTDOWN_GRACE_SECONDS)
+        except TimeoutError:
+            logger.warning("a scheduled run did not finish in time; its work resumes on restart")
         await parts.digest_runner.drain(SHUTDOWN_GRACE_SECONDS)
         if scheduler.running:
             scheduler.shutdown(wait=False)

@@ -1,55 +1,44 @@
-"""Delivering owed cards to Slack exactly once: claim, post, record; reconcile after crashes.
+"""Delivering owed cards: one card per issue, or storm summaries, through the outbox.
 
-A channel that owes more issues than `storm_threshold` in one cycle gets summary
-messages (up to STORM_MAX_ISSUES issues each) instead of a flood of cards; every
-issue is still referenced, oldest first. Each message carries the issue ids in
-its metadata, which is how a post whose outcome was lost (crash, dropped
-connection) is found again in the channel history instead of being posted twice.
+A channel that owes more issues than `storm_threshold` in one cycle gets summary messages
+(up to STORM_MAX_ISSUES issues each) instead of a flood of cards; every issue is still
+referenced, oldest first. Claiming, posting, recording and settling a post whose answer was
+lost are the outbox's (`bot/outbox/delivery.py`): each message carries its kind and every
+issue it lists, so a summary read back after a crash stays a summary of all its issues.
 
-A channel Slack rate-limits is skipped until its limit ends (the notifier's `Stalls` board)
-while the other channels are posted to in the same cycle; its owed rows stay owed and go out
-once. A post whose outcome cannot be read back stays in `posting` (a second copy is worse than
-a late one) and is surfaced on the board after a few attempts, until it settles.
+A channel Slack rate-limits is skipped until its limit ends while the other channels are
+posted to in the same cycle; its owed cards stay owed and go out once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import partial
 
+from bot.card.state import CARD, PRODUCER, SUMMARY
+from bot.card.state import revision as card_revision
+from bot.card.store import CardRow, CardStore
 from bot.metrics import Metrics
+from bot.outbox.delivery import Draft, Outbox, drawn
+from bot.outbox.store import OWED, OutboxRow
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryError
-from bot.sentry.models import Issue, IssueState
+from bot.sentry.models import Issue
 from bot.slack.card import STORM_MAX_ISSUES, build_issue_card, build_storm_summary
-from bot.slack.notifier import Posted, Refused, SlackNotifier, Uncertain, Unreadable
-from bot.store.cards import CardRow, CardStore
+from bot.slack.notifier import Posted, Refused, Uncertain
 from bot.store.routes import Route
 
 logger = logging.getLogger(__name__)
 
-CARD_EVENT = "sentry_issue_card"
-SUMMARY_EVENT = "sentry_issue_summary"
-# How far before a claim the history is searched for the post it may have made.
-HISTORY_MARGIN = timedelta(minutes=2)
 
-
-def card_metadata(issue_id: str) -> dict[str, object]:
-    return {"event_type": CARD_EVENT, "event_payload": {"issue_id": issue_id}}
-
-
-def card_state_hash(issue: Issue | IssueState) -> str:
-    """What the card shows that can change: a change means the card must be re-rendered."""
-    assignee = issue.assigned_to.actor_id if issue.assigned_to else ""
-    state = f"{issue.status}|{issue.substatus or ''}|{assignee}"
-    # The ledger's `rendered` column holds 64 characters; an odd status is digested instead.
-    return state if len(state) <= 64 else hashlib.sha256(state.encode()).hexdigest()
+def describe(row: OutboxRow) -> str:
+    """A card's outbox row in logs and on `/healthz`: "issue 42"."""
+    return "issue " + row.key.removeprefix("issue:")
 
 
 @dataclass
@@ -68,73 +57,30 @@ class Delivery:
         self,
         *,
         cards: CardStore,
-        notifier: SlackNotifier,
+        outbox: Outbox,
         sentry: SentryClient,
         metrics: Metrics,
         clock: Callable[[], datetime],
         storm_threshold: int,
     ) -> None:
         self._cards = cards
-        self._notifier = notifier
+        self._outbox = outbox
         self._sentry = sentry
         self._metrics = metrics
         self._clock = clock
         self._storm_threshold = storm_threshold
-        self._token = uuid.uuid4().hex
         self.stopping = False
 
     async def reconcile(self, *, claimed_before: datetime | None) -> None:
-        """Settle rows left in `posting`: posted if the channel shows them, owed again if not.
-
-        This process's own rows are settled at once (their post has returned, however it
-        ended); other claims only once older than `claimed_before`, since another process
-        may still be waiting for Slack's answer.
-        """
-        in_flight = await self._cards.in_flight(claimed_before=None)
-        stalls = self._notifier.stalls
-        stalls.retain("card", (str(r.id) for r in in_flight))
-        rows = [
-            row
-            for row in in_flight
-            if claimed_before is None
-            or row.claim_token == self._token
-            or (row.claimed_at is not None and row.claimed_at < claimed_before)
-        ]
-        by_channel: dict[str, list[CardRow]] = defaultdict(list)
-        for row in rows:
-            by_channel[row.channel].append(row)
-        for channel, channel_rows in by_channel.items():
-            since = min(r.claimed_at or r.first_seen for r in channel_rows) - HISTORY_MARGIN
-            found = await self._notifier.find_posted(
-                channel, since=since, event_types=(CARD_EVENT, SUMMARY_EVENT)
-            )
-            if isinstance(found, Unreadable):
-                # Never guess: the rows stay in flight, tried again next cycle, and are
-                # surfaced once they have failed to settle a few times.
-                for row in channel_rows:
-                    stalls.settle_failed(
-                        "card",
-                        str(row.id),
-                        channel=channel,
-                        what=f"card of issue {row.issue_id}",
-                        reason=found.reason,
-                    )
-                continue
-            now = self._clock()
-            for row in channel_rows:
-                stalls.settled("card", str(row.id))
-                ts = found.get(row.issue_id)
-                if ts:
-                    await self._cards.mark_posted([row.id], ts=ts, kind=row.kind, now=now)
-                    logger.info("reconciled issue %s in %s: already posted", row.issue_id, channel)
-                else:
-                    await self._cards.release([row.id], error="not found after interrupted post")
-                    logger.info("reconciled issue %s in %s: will post", row.issue_id, channel)
+        """Settle cards left in `posting` from their channels' history (see the outbox)."""
+        await self._outbox.reconcile(
+            producer=PRODUCER, claimed_before=claimed_before, describe=describe
+        )
 
     async def deliver(
         self, known: Mapping[str, Issue], routes: Mapping[int, Route]
     ) -> DeliveryReport:
-        """Post every owed row; issues not in `known` are fetched in batches."""
+        """Post every owed card; issues not in `known` are fetched in batches."""
         report = DeliveryReport()
         owed = await self._cards.owed()
         self._metrics.cards_owed.set(len(owed))
@@ -149,7 +95,7 @@ class Delivery:
             except SentryError as exc:
                 logger.warning("cannot fetch %d owed issues from Sentry: %s", len(missing), exc)
             else:
-                gone = [r.id for r in owed if r.issue_id not in issues]
+                gone = [r for r in owed if r.issue_id not in issues]
                 if gone:
                     # Deleted (or merged away) before its card went out: nothing to post.
                     await self._cards.settle_gone(gone, now=self._clock())
@@ -159,7 +105,7 @@ class Delivery:
             if row.issue_id in issues:
                 by_channel[row.channel].append(row)
         for channel in list(by_channel):
-            until = self._notifier.stalls.limited_until(channel)
+            until = self._outbox.limited_until(channel)
             if until is not None:
                 del by_channel[channel]
                 report.rate_limited[channel] = until
@@ -169,7 +115,7 @@ class Delivery:
                 for channel, rows in by_channel.items()
             )
         )
-        self._metrics.cards_owed.set(await self._cards.count(state="owed"))
+        self._metrics.cards_owed.set(await self._cards.count(state=OWED))
         return report
 
     async def _deliver_channel(
@@ -189,51 +135,38 @@ class Delivery:
         for group in groups:
             if self.stopping or report.workspace_problem:
                 return
-            claimed = await self._cards.claim(
-                [r.id for r in group], token=self._token, now=self._clock()
-            )
-            group = [r for r in group if r.id in claimed]
-            if not group:
-                continue
             mentions = _mentions(group, routes)
+            shown = [issues[r.issue_id] for r in group]
             if storm:
-                chunk = [issues[r.issue_id] for r in group]
-                message = build_storm_summary(chunk, mentions=mentions)
-                metadata: dict[str, object] = {
-                    "event_type": SUMMARY_EVENT,
-                    "event_payload": {"issue_ids": ",".join(r.issue_id for r in group)},
-                }
-            else:
-                issue = issues[group[0].issue_id]
-                message = build_issue_card(issue, mentions=mentions)
-                metadata = card_metadata(issue.id)
-            outcome = await self._notifier.post(channel, message, metadata=metadata)
-            ids = [r.id for r in group]
-            if isinstance(outcome, Posted):
-                first = issues[group[0].issue_id]
-                await self._cards.mark_posted(
-                    ids,
-                    ts=outcome.ts,
-                    kind="summary" if storm else "card",
-                    now=self._clock(),
-                    rendered=None if storm else card_state_hash(first),
-                    status=None if storm else first.status,
-                    substatus=None if storm else first.substatus,
+                draft = Draft(
+                    kind=SUMMARY,
+                    rows=[r.post for r in group],
+                    render=drawn(partial(build_storm_summary, shown, mentions=mentions)),
                 )
-                kind = "summary" if storm else "card"
-                self._metrics.cards_posted.labels(kind).inc()
+            else:
+                draft = Draft(
+                    kind=CARD,
+                    rows=[group[0].post],
+                    render=drawn(partial(build_issue_card, shown[0], mentions=mentions)),
+                )
+            outcome = await self._outbox.send(draft)
+            if isinstance(outcome, Posted):
                 if storm:
                     report.summaries += 1
                 else:
                     report.cards += 1
+                    await self._cards.record_drawn(
+                        group[0].id,
+                        rendered=card_revision(shown[0]),
+                        status=shown[0].status,
+                        substatus=shown[0].substatus,
+                    )
             elif isinstance(outcome, Refused) and outcome.retry_after is not None:
-                await self._cards.release(ids, error=outcome.error)
-                until = self._notifier.stalls.limited_until(channel)
+                until = self._outbox.limited_until(channel)
                 if until is not None:
                     report.rate_limited[channel] = until
                 return
             elif isinstance(outcome, Refused):
-                await self._cards.release(ids, error=outcome.error)
                 logger.error(
                     "Slack refused a post to %s (%s): %s", channel, outcome.error, outcome.fix
                 )
@@ -243,13 +176,7 @@ class Delivery:
                 if outcome.scope != "message":
                     return
             elif isinstance(outcome, Uncertain):
-                # Left in `posting`: the next reconciliation reads the channel's history.
-                logger.warning(
-                    "post to %s may or may not have reached Slack (%s); will reconcile",
-                    channel,
-                    outcome.reason,
-                )
-                return
+                return  # left in `posting`: the next reconciliation reads the channel back
 
 
 def _mentions(rows: Sequence[CardRow], routes: Mapping[int, Route]) -> tuple[str, ...]:

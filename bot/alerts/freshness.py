@@ -5,38 +5,40 @@ all tracked cards, so every card is checked at least every two cycles, up to
 MAX_BATCH) with
 Sentry, 100 issues per request (`group=` look-ups), and re-renders only the cards
 whose status or assignee changed. Cards older than the retention window are no
-longer tracked. An issue that comes back (regressed or escalating) gets a reply
+longer tracked, nor are issues listed in a storm summary (a summary is never replaced by
+one issue's card). An issue that comes back (regressed or escalating) gets a reply
 in its card's thread; the reply is owed in the same transaction that records the
-card's new state, then posted exactly once like a card: a reply whose answer was lost is
-settled from the thread (joining the channel if need be), surfaced when the thread cannot be
-read, and held back while Slack rate-limits its channel.
+card's new state, then posted exactly once by the outbox like any message: a reply whose
+answer was lost is settled from the thread (joining the channel if need be), surfaced when
+the thread cannot be read, and held back while Slack rate-limits its channel.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
-from bot.alerts.delivery import HISTORY_MARGIN, card_state_hash
-from bot.metrics import Metrics
+from bot.card.redraw import CardUpdater
+from bot.card.replies import PRODUCER as REPLY_PRODUCER
+from bot.card.replies import ReplyStore
+from bot.card.state import comeback
+from bot.card.state import revision as card_revision
+from bot.card.store import CardRow, CardStore
+from bot.outbox.delivery import Draft, Outbox, drawn
+from bot.outbox.store import OutboxRow
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryError
 from bot.sentry.ids import IssueId
 from bot.sentry.models import Issue, IssueState
 from bot.slack.card import build_regression_reply
-from bot.slack.notifier import Posted, Refused, SlackNotifier, Unreadable
-from bot.store.cards import CardRow, CardStore
-from bot.store.replies import ReplyRow, ReplyStore
-from bot.triage.cards import CardUpdater
+from bot.slack.notifier import Posted, Refused
 
 logger = logging.getLogger(__name__)
 
-COMEBACK = ("regressed", "escalating")
-REPLY_EVENT = "sentry_issue_reply"
 MIN_BATCH = 100
 # At most this many cards are compared per cycle (10 Sentry requests): up to 2,000
 # tracked cards are all checked within two cycles; beyond that every card is checked
@@ -44,17 +46,14 @@ MIN_BATCH = 100
 MAX_BATCH = 1_000
 
 
-def comeback(row: CardRow, issue: Issue) -> str | None:
-    """'regressed' or 'escalating' when the issue has just come back, else None."""
-    if issue.status != "unresolved" or issue.substatus not in COMEBACK:
-        return None
-    if row.status == issue.status and row.substatus == issue.substatus:
-        return None
-    return issue.substatus
+def describe_reply(row: OutboxRow) -> str:
+    """What a reply's outbox row is about in logs and on `/healthz`: "card 7, number 2"."""
+    card_id, _, seq = row.key.removeprefix("reply:").partition(".")
+    return f"card {card_id}, number {seq}"
 
 
 def _differs(state: Issue | IssueState | None, row: CardRow) -> bool:
-    return state is not None and card_state_hash(state) != row.rendered
+    return state is not None and card_revision(state) != row.rendered
 
 
 @dataclass
@@ -73,8 +72,7 @@ class Freshness:
         cards: CardStore,
         replies: ReplyStore,
         updater: CardUpdater,
-        notifier: SlackNotifier,
-        metrics: Metrics,
+        outbox: Outbox,
         clock: Callable[[], datetime],
         retention: timedelta,
         broadcast: bool,
@@ -83,12 +81,10 @@ class Freshness:
         self._cards = cards
         self._replies = replies
         self._updater = updater
-        self._notifier = notifier
-        self._metrics = metrics
+        self._outbox = outbox
         self._clock = clock
         self._retention = retention
         self._broadcast = broadcast
-        self._token = uuid.uuid4().hex
 
     async def refresh(self, known: Mapping[str, Issue]) -> FreshnessReport:
         """Compare a batch of tracked cards with Sentry; `known` issues need no request."""
@@ -124,20 +120,18 @@ class Freshness:
         for row in rows:
             issue = issues.get(row.issue_id)
             report.checked += 1
-            if issue is None or card_state_hash(issue) == row.rendered:
+            if issue is None or card_revision(issue) == row.rendered:
                 unchanged.append(row.id)
                 continue
-            kind = comeback(row, issue)
+            kind = comeback(row.status, row.substatus, issue)
             if not await self._updater.render(row, issue, record=kind is None):
                 continue
             report.updated += 1
             if kind is not None:
                 await self._replies.record_comeback(
-                    card_id=row.id,
-                    channel=row.channel,
-                    issue_id=row.issue_id,
+                    row,
                     kind=kind,
-                    rendered=card_state_hash(issue),
+                    rendered=card_revision(issue),
                     status=issue.status,
                     substatus=issue.substatus,
                     now=now,
@@ -147,22 +141,16 @@ class Freshness:
         return report
 
     async def deliver_replies(self, issues: Mapping[str, Issue]) -> int:
-        """Post owed thread replies; settle interrupted ones from the thread first."""
-        now = self._clock()
+        """Post owed thread replies; settle interrupted ones from their threads first."""
+        await self._outbox.reconcile(
+            producer=REPLY_PRODUCER,
+            claimed_before=self._outbox.abandoned_before(),
+            describe=describe_reply,
+        )
         posted = 0
-        in_flight = await self._replies.in_flight(claimed_before=None)
-        self._notifier.stalls.retain("reply", (str(r.id) for r in in_flight))
-        for row in in_flight:
-            if row.claimed_at is not None and row.claimed_at < now - HISTORY_MARGIN:
-                await self._settle(row)
         for row in await self._replies.owed():
-            if self._notifier.stalls.limited_until(row.channel) is not None:
+            if self._outbox.limited_until(row.channel) is not None:
                 continue  # Slack rate-limits this channel: posted once the limit ends
-            card = next(
-                (c for c in await self._cards.for_issue(row.issue_id) if c.id == row.card_id), None
-            )
-            if card is None or not card.message_ts:
-                continue
             issue = issues.get(row.issue_id)
             if issue is None:
                 if IssueId.parse(row.issue_id) is None:
@@ -172,56 +160,20 @@ class Freshness:
                 except SentryError as exc:
                     logger.warning("cannot read issue %s for its reply: %s", row.issue_id, exc)
                     continue
-            if not await self._replies.claim(row.id, token=self._token, now=self._clock()):
-                continue
-            outcome = await self._notifier.post(
-                row.channel,
-                build_regression_reply(issue),
-                metadata={
-                    "event_type": REPLY_EVENT,
-                    "event_payload": {"issue_id": row.issue_id, "reply_key": _key(row)},
-                },
-                thread_ts=card.message_ts,
-                reply_broadcast=self._broadcast,
+            outcome = await self._outbox.send(
+                Draft(
+                    kind="reply",
+                    rows=[row.post],
+                    render=drawn(partial(build_regression_reply, issue)),
+                    thread_ts=row.post.thread_ts,
+                    broadcast=self._broadcast,
+                    about={"issue_id": row.issue_id},
+                )
             )
             if isinstance(outcome, Posted):
-                await self._replies.mark_posted(row.id, ts=outcome.ts, now=self._clock())
-                self._metrics.cards_posted.labels("reply").inc()
                 posted += 1
-            elif isinstance(outcome, Refused) and outcome.retry_after is not None:
-                await self._replies.release([row.id])
-            elif isinstance(outcome, Refused):
-                await self._replies.release([row.id])
+            elif isinstance(outcome, Refused) and outcome.retry_after is None:
                 logger.error(
                     "Slack refused a reply in %s (%s): %s", row.channel, outcome.error, outcome.fix
                 )
-            # Uncertain: left claimed, settled from the thread on a later cycle.
         return posted
-
-    async def _settle(self, row: ReplyRow) -> None:
-        card = next(
-            (c for c in await self._cards.for_issue(row.issue_id) if c.id == row.card_id), None
-        )
-        if card is None or not card.message_ts:
-            return
-        found = await self._notifier.find_reply(
-            row.channel, card.message_ts, event_type=REPLY_EVENT, key=_key(row)
-        )
-        if isinstance(found, Unreadable):
-            self._notifier.stalls.settle_failed(
-                "reply",
-                str(row.id),
-                channel=row.channel,
-                what=f"thread reply for issue {row.issue_id}",
-                reason=found.reason,
-            )
-            return
-        self._notifier.stalls.settled("reply", str(row.id))
-        if found is not None:
-            await self._replies.mark_posted(row.id, ts=found, now=self._clock())
-        else:
-            await self._replies.release([row.id])
-
-
-def _key(row: ReplyRow) -> str:
-    return f"{row.card_id}.{row.seq}"

@@ -25,11 +25,11 @@ from datetime import datetime, timedelta
 
 from bot.alerts.delivery import Delivery, DeliveryReport
 from bot.alerts.freshness import Freshness, FreshnessReport
+from bot.card.store import CardStore, NewCard
 from bot.metrics import Metrics
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryError, SentryNotFound
 from bot.sentry.models import Issue, Page, format_time
-from bot.store.cards import CardStore, NewCard
 from bot.store.routes import Route, RouteStore
 
 logger = logging.getLogger(__name__)

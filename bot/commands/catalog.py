@@ -1,4 +1,4 @@
-"""`/sentry projects`, `project`, `releases`, `release` and `release create` (SPEC §2, §7)."""
+"""`/sentry projects`, `project`, `releases`, `release` and `release create`."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ async def release(command: ReleaseCommand, invocation: Invocation, services: Ser
 async def release_create(
     command: ReleaseCreateCommand, invocation: Invocation, services: Services
 ) -> Reply:
-    """Create a release (release managers only: Sentry admins, managers, owners; SPEC §8)."""
+    """Create a release (release managers only: Sentry admins, managers and owners)."""
     who = await services.triage.identify(
         slack_user=invocation.user_id, slack_team=invocation.team_id, need="admin"
     )

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
+from bot.triage.command_words import ignore_syntax, resolve_syntax
+
 COMMAND = "/sentry"
 
 
@@ -45,7 +47,7 @@ HELP_LINES: Final[tuple[HelpLine, ...]] = (
     HelpLine("events", "events <issue>", "recent events of an issue", "events 4506842918"),
     HelpLine(
         "resolve",
-        "resolve <issue…> [--next-release]",
+        f"resolve <issue…> {resolve_syntax()}",
         "resolve up to 100 issues at once, now or in the next release",
         "resolve WEB-3F WEB-3G --next-release",
     ),
@@ -57,7 +59,7 @@ HELP_LINES: Final[tuple[HelpLine, ...]] = (
     ),
     HelpLine(
         "ignore",
-        "ignore <issue…> [until-escalating | forever | <N>m|h|d|w | <N>events | <N>users]",
+        f"ignore <issue…> [{ignore_syntax()}]",
         "archive issues until they escalate (the default), forever, for up to 30 days, or until"
         " N more events or users",
         "ignore WEB-3F WEB-3G 2h",

@@ -1,4 +1,4 @@
-"""`/sentry issues`, `issue` and `events`: searching and reading issues (SPEC §2, §7)."""
+"""`/sentry issues`, `issue` and `events`: searching and reading issues."""
 
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ _STATUS_TERM = re.compile(r"(?:^|\s)!?is:", re.IGNORECASE)
 def effective_query(query: str) -> str:
     """The search sent to Sentry: as typed, unresolved unless the person says which status.
 
-    Sentry's own default is not `is:unresolved` (CONTRACT.md §6.3), so the query is always sent.
+    Without `query` Sentry applies a default of its own, not `is:unresolved` (newer versions:
+    `is:unresolved issue.priority:[high, medium]`; Sentry
+    `src/sentry/api/helpers/group_index/index.py`, `build_query_params_from_request`), so the
+    query is always sent.
     """
     query = query.strip()
     if not query:

@@ -1,7 +1,8 @@
 """Finding what a command names in Sentry: projects (with close matches) and issues by reference.
 
 Issue references become numeric ids before any change: a bulk update takes `id=` only, and an id
-that matches nothing would make Sentry fall back to a search (CONTRACT.md §6.7), so every id sent
+that matches nothing would make Sentry fall back to a search (Sentry
+`src/sentry/api/helpers/group_index/update.py`, `update_groups_with_search_fn`), so every id sent
 has just been read back from Sentry.
 """
 

@@ -1,4 +1,4 @@
-"""The typed `/sentry` commands (SPEC §7): one frozen dataclass per subcommand.
+"""The typed `/sentry` commands (README: The `/sentry` command): one frozen dataclass each.
 
 Only `bot.commands.parser` builds these from text, so a handler receives values that are already
 validated and normalised (short IDs upper-case, project slugs lower-case, search queries freed of
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
 from bot.sentry.ids import IssueId, ReleaseVersion, ShortId, Slug
+from bot.triage.command_words import IGNORE_DEFAULT, RESOLVE_DEFAULT
+from bot.triage.vocabulary import Ignore, Resolve
 
 EVERY_PROJECT: Final = "*"
 """What `subscribe *` / `unsubscribe *` name: the channel's route for every project."""
@@ -26,8 +28,9 @@ Weekday: TypeAlias = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 class IssueRef:
     """An issue as a person named it: a numeric `id` or a `short_id` (`WEB-3F`, upper-case).
 
-    Sentry's org-scoped issue routes take either form (reference/sentry/CONTRACT.md §1), so the
-    handler resolves a short ID only when it needs the numeric one (bulk updates take `id=`).
+    Sentry's org-scoped issue routes take either form (Sentry
+    `src/sentry/issues/endpoints/bases/group.py`, `GroupEndpoint.convert_args`), so the handler
+    resolves a short ID only when it needs the numeric one (bulk updates take `id=`).
     A pasted issue link arrives here as its numeric `id`.
     """
 
@@ -51,42 +54,6 @@ class AssigneeRef:
 
 
 @dataclass(frozen=True, slots=True)
-class UntilEscalating:
-    """Archive until Sentry flags the issue as escalating (its default archive)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Forever:
-    """Archive with no end condition."""
-
-
-@dataclass(frozen=True, slots=True)
-class ForDuration:
-    """Archive for a while; Sentry's `ignoreDuration` is in minutes (CONTRACT.md §6.6)."""
-
-    minutes: int
-
-
-@dataclass(frozen=True, slots=True)
-class UntilEventCount:
-    """Archive until the issue has `count` more events (Sentry's `ignoreCount`)."""
-
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class UntilUserCount:
-    """Archive until `count` more users are affected (Sentry's `ignoreUserCount`)."""
-
-    count: int
-
-
-IgnoreCondition: TypeAlias = (
-    UntilEscalating | Forever | ForDuration | UntilEventCount | UntilUserCount
-)
-
-
-@dataclass(frozen=True, slots=True)
 class CommitRef:
     """A commit attached to a new release: repository `org/repo` and a lower-case hex SHA."""
 
@@ -106,7 +73,8 @@ class IssuesCommand:
     """Top issues of one project (`None`: every project) matching `query`.
 
     `query` is the Sentry search string exactly as typed (empty when none was given); the issue
-    list has its own default query (CONTRACT.md §2), so the handler decides what empty means.
+    list has its own default query (Sentry `src/sentry/api/helpers/group_index/index.py`), so
+    the handler decides what empty means.
     """
 
     project: Slug | None
@@ -129,7 +97,7 @@ class ResolveCommand:
     """Resolve distinct issues in one bulk request, now or in the next release."""
 
     issues: tuple[IssueRef, ...]
-    in_next_release: bool = False
+    resolution: Resolve = RESOLVE_DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +110,7 @@ class IgnoreCommand:
     """Archive distinct issues under one condition (default: until escalating)."""
 
     issues: tuple[IssueRef, ...]
-    condition: IgnoreCondition
+    condition: Ignore = IGNORE_DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +121,7 @@ class AssignCommand:
 
 @dataclass(frozen=True, slots=True)
 class DeleteCommand:
-    """Delete one issue; the handler asks for confirmation and checks the role (SPEC §8)."""
+    """Delete one issue; the handler asks for confirmation and checks the role."""
 
     issue: IssueRef
 
@@ -193,7 +161,7 @@ class ReleaseCreateCommand:
 class SubscribeCommand:
     """Route new issues of `project` (or `EVERY_PROJECT`) matching `query` to the channel.
 
-    An empty `query` means the route default (`is:unresolved`, SPEC §3).
+    An empty `query` means the route default (`is:unresolved`, README: Routes and digests file).
     """
 
     project: str
@@ -244,7 +212,7 @@ class DigestScheduleCommand:
 
     @property
     def cron(self) -> str:
-        """The five-field crontab stored with digests (SPEC §3); day names avoid the 0=Sunday
+        """The five-field crontab stored with digests; day names avoid the 0=Sunday
         versus 0=Monday ambiguity between crontab and apscheduler."""
         return f"{self.at.minute} {self.at.hour} * * {self.weekday or '*'}"
 

@@ -45,11 +45,8 @@ from bot.commands.model import (
     DigestScheduleCommand,
     DigestShowCommand,
     EventsCommand,
-    ForDuration,
-    Forever,
     HelpCommand,
     IgnoreCommand,
-    IgnoreCondition,
     IssueCommand,
     IssueRef,
     IssuesCommand,
@@ -64,9 +61,6 @@ from bot.commands.model import (
     SubscriptionsCommand,
     UnresolveCommand,
     UnsubscribeCommand,
-    UntilEscalating,
-    UntilEventCount,
-    UntilUserCount,
     Weekday,
 )
 from bot.sentry.ids import (
@@ -79,14 +73,22 @@ from bot.sentry.ids import (
     ShortId,
     Slug,
 )
+from bot.triage.command_words import (
+    COUNT_NOUNS,
+    IGNORE_DEFAULT,
+    RESOLVE_SWITCHES,
+    WordError,
+    ignore_from_word,
+    looks_like_ignore_word,
+    resolve_from_switches,
+)
+from bot.triage.vocabulary import Ignore
 
 MAX_TEXT_LENGTH: Final = 4_000
 MAX_ARGUMENT_LENGTH: Final = 1_000
 # One reply lists every issue of a bulk action; Sentry itself would take 1,000 (Sentry API docs:
 # "Bulk Mutate a List of Issues").
 MAX_BULK_ISSUES: Final = 100
-MAX_IGNORE_MINUTES: Final = 30 * 24 * 60
-MAX_IGNORE_COUNT: Final = 1_000_000
 
 ALIASES: Final[Mapping[str, str]] = {"archive": "ignore"}
 
@@ -101,16 +103,12 @@ _SLACK_CHANNEL = re.compile(r"<#[CG][A-Z0-9]{2,20}(?:\|([^<>]*))?>")
 _SLACK_MAILTO = re.compile(r"<mailto:([^|<>]+)(?:\|[^<>]*)?>")
 _SLACK_USER_GROUP = re.compile(r"<!subteam\^[^<>]*>")
 _EMAIL = re.compile(r"[^@\s<>|\"]{1,64}@[^@\s<>|\"]+\.[^@\s<>|\"]+")
-_DURATION = re.compile(r"([0-9]{1,7})([mhdw])")
-_COUNT = re.compile(r"([0-9]{1,9})(events?|users?)")
-_CONDITION_LIKE = re.compile(r"[0-9][0-9.,]*[a-z]+")
 _TIME_OF_DAY = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+")
 _SHA = re.compile(r"[0-9a-fA-F]{7,40}")
 _TYPOGRAPHIC = str.maketrans({"“": '"', "”": '"', "„": '"', "‟": '"'})
 _DASH_PREFIXES = ("--", "—", "–")  # noqa: RUF001 - em and en dash typed in place of `--`
 
-_UNIT_MINUTES: Final[Mapping[str, int]] = {"m": 1, "h": 60, "d": 1440, "w": 10080}
 _SORTS: Final[Mapping[str, IssueSort]] = {
     "date": "date",
     "new": "new",
@@ -133,12 +131,6 @@ _WEEKDAYS: Final[Mapping[str, Weekday]] = {
     "saturday": "sat",
     "sunday": "sun",
 }
-_CONDITION_WORDS: Final[Mapping[str, IgnoreCondition]] = {
-    "until-escalating": UntilEscalating(),
-    "until_escalating": UntilEscalating(),
-    "forever": Forever(),
-}
-_COUNT_WORDS: Final = frozenset({"event", "events", "user", "users"})
 _SAAS_HOSTS = frozenset({"sentry.io", "us.sentry.io", "de.sentry.io"})
 _DEFAULT_PORTS: Final[Mapping[str, int]] = {"http": 80, "https": 443}
 _SHOWN_LENGTH = 60
@@ -598,35 +590,11 @@ def _project_or_every(args: _Arguments, token: _Token) -> str:
     return _project_slug(args, token)
 
 
-def _looks_like_condition(text: str) -> bool:
-    lowered = text.lower()
-    return lowered in _CONDITION_WORDS or _CONDITION_LIKE.fullmatch(lowered) is not None
-
-
-def _ignore_condition(args: _Arguments, text: str) -> IgnoreCondition:
-    lowered = text.lower()
-    if lowered in _CONDITION_WORDS:
-        return _CONDITION_WORDS[lowered]
-    if duration := _DURATION.fullmatch(lowered):
-        minutes = int(duration.group(1)) * _UNIT_MINUTES[duration.group(2)]
-        if not 1 <= minutes <= MAX_IGNORE_MINUTES:
-            raise args.error(
-                f"{_shown(text)} is out of range: from 1m to 30d (use forever for no end)"
-            )
-        return ForDuration(minutes)
-    if count := _COUNT.fullmatch(lowered):
-        number = int(count.group(1))
-        if not 1 <= number <= MAX_IGNORE_COUNT:
-            raise args.error(f"{_shown(text)} is out of range: from 1 to {MAX_IGNORE_COUNT:,}")
-        return (
-            UntilEventCount(number)
-            if count.group(2).startswith("event")
-            else UntilUserCount(number)
-        )
-    raise args.error(
-        f"{_shown(text)} is not an ignore duration: use 30m, 2h, 24h, 1w (up to 30d), forever,"
-        " until-escalating, <N>events or <N>users"
-    )
+def _ignore_condition(args: _Arguments, text: str) -> Ignore:
+    try:
+        return ignore_from_word(text)
+    except WordError as exc:
+        raise args.error(f"{_shown(text)} {exc}") from None
 
 
 def _version(args: _Arguments, token: _Token) -> ReleaseVersion:
@@ -743,13 +711,13 @@ def _delete(args: _Arguments) -> DeleteCommand:
 
 
 def _resolve(args: _Arguments) -> ResolveCommand:
-    found = args.options(switches=["--next-release"])
+    found = args.options(switches=RESOLVE_SWITCHES)
     for token in found.positional:
         if token.text.lower() in ("next-release", "in-next-release"):
             raise args.error(f"{_shown(token.text)} is not an issue; did you mean --next-release?")
     return ResolveCommand(
         issues=_issue_list(args, found.positional),
-        in_next_release="--next-release" in found.switches,
+        resolution=resolve_from_switches(found.switches),
     )
 
 
@@ -759,16 +727,16 @@ def _unresolve(args: _Arguments) -> UnresolveCommand:
 
 def _ignore(args: _Arguments) -> IgnoreCommand:
     tokens = args.positional()
-    condition: IgnoreCondition = UntilEscalating()
+    condition = IGNORE_DEFAULT
     words = [token.text.lower() for token in tokens]
-    if len(tokens) >= 2 and words[-1] in _COUNT_WORDS and _ISSUE_ID.fullmatch(words[-2]):
+    if len(tokens) >= 2 and words[-1] in COUNT_NOUNS and _ISSUE_ID.fullmatch(words[-2]):
         condition = _ignore_condition(args, words[-2] + words[-1])
         tokens = tokens[:-2]
-    elif tokens and _looks_like_condition(tokens[-1].text):
+    elif tokens and looks_like_ignore_word(tokens[-1].text):
         condition = _ignore_condition(args, tokens[-1].text)
         tokens = tokens[:-1]
     for token in tokens:
-        if _looks_like_condition(token.text):
+        if looks_like_ignore_word(token.text):
             raise args.error(
                 f"{_shown(token.text)} must come last, after the issues (only one duration)"
             )

@@ -1,8 +1,9 @@
 """`/sentry subscribe`, `unsubscribe`, `subscriptions` and `digest`: this channel's routing.
 
-Routes made here live in the database next to the file's (SPEC §3) and start their watermark at
-creation (SPEC §5), so nothing older floods the channel. A project and a search are checked
-against Sentry before they are stored, so a typo fails now rather than silently never matching.
+Routes made here live in the database next to the file's and start their watermark at creation
+(README: Routes and digests file), so nothing older floods the channel. A project and a search
+are checked against Sentry before they are stored, so a typo fails now rather than silently
+never matching.
 """
 
 from __future__ import annotations

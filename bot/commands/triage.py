@@ -1,4 +1,4 @@
-"""`/sentry resolve`, `unresolve`, `ignore`, `assign` and `delete` (SPEC §7, §8).
+"""`/sentry resolve`, `unresolve`, `ignore`, `assign` and `delete`.
 
 Everything goes through `TriageService`, like the card's buttons: the same identity and
 permission rules, the same Sentry requests (one issue: `PUT …/issues/{id}/`; several: one bulk
@@ -10,23 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from slack_sdk.errors import SlackApiError
-
 from bot.commands.context import CommandFailure, Invocation, Reply, Services
 from bot.commands.lookup import find_issue, find_issues
 from bot.commands.model import (
     AssignCommand,
     AssigneeRef,
     DeleteCommand,
-    ForDuration,
-    Forever,
     IgnoreCommand,
-    IgnoreCondition,
     IssueRef,
     ResolveCommand,
     UnresolveCommand,
-    UntilEventCount,
-    UntilUserCount,
 )
 from bot.sentry.errors import SentryError
 from bot.sentry.ids import IssueId
@@ -39,23 +32,10 @@ from bot.slack.replies.triage import (
     build_delete_started,
     build_triage_reply,
 )
-from bot.triage.identity import Identity, Refusal
-from bot.triage.operations import Assign, Ignore, Operation, Resolve, Unresolve, verb
+from bot.triage.identity import Identity, Refusal, SlackProfileError
+from bot.triage.vocabulary import Assign, TriageAction, Unresolve, words
 
-OperationFor = Callable[[Identity], Operation]
-
-
-def ignore_operation(condition: IgnoreCondition) -> Ignore:
-    match condition:
-        case Forever():
-            return Ignore("forever")
-        case ForDuration(minutes=minutes):
-            return Ignore("duration", minutes)
-        case UntilEventCount(count=count):
-            return Ignore("events", count)
-        case UntilUserCount(count=count):
-            return Ignore("users", count)
-    return Ignore("until_escalating")
+OperationFor = Callable[[Identity], TriageAction]
 
 
 async def _refusal(invocation: Invocation, services: Services) -> Refusal | None:
@@ -85,7 +65,7 @@ async def _apply(
         return Reply(notice(refused.reason))
     issues, not_changed = await find_issues(services, refs)
     changed: list[Issue] = []
-    applied: Operation | None = None
+    applied: TriageAction | None = None
     for group in _by_project(issues) if per_project else [issues] if issues else []:
         result = await services.triage.apply(
             slack_user=invocation.user_id,
@@ -104,24 +84,25 @@ async def _apply(
     return Reply(build_triage_reply(words, changed, not_changed))
 
 
-async def _verb(services: Services, operation: Operation) -> str:
+async def _verb(services: Services, operation: TriageAction) -> str:
     label = ""
     if isinstance(operation, Assign) and operation.actor:
         try:
             label = await services.triage.directory.label(operation.actor)
         except SentryError:
             label = ""
-    return verb(operation, assignee_label=label)
+    return words(operation, assignee_label=label)
 
 
 async def resolve(command: ResolveCommand, invocation: Invocation, services: Services) -> Reply:
-    operation = Resolve("next_release" if command.in_next_release else "now")
+    operation = command.resolution
+    # Sentry refuses a release-based resolution across projects in one bulk request.
     return await _apply(
         invocation,
         services,
         command.issues,
         lambda _who: operation,
-        per_project=command.in_next_release,
+        per_project=operation.when != "now",
     )
 
 
@@ -130,7 +111,7 @@ async def unresolve(command: UnresolveCommand, invocation: Invocation, services:
 
 
 async def ignore(command: IgnoreCommand, invocation: Invocation, services: Services) -> Reply:
-    operation = ignore_operation(command.condition)
+    operation = command.condition
     return await _apply(invocation, services, command.issues, lambda _who: operation)
 
 
@@ -154,10 +135,9 @@ async def _assignee(assignee: AssigneeRef, services: Services) -> OperationFor:
         case "slack_user":
             try:
                 email = await services.triage.identities.email_of(assignee.value)
-            except SlackApiError as exc:
-                error = exc.response.get("error", "unknown_error")
+            except SlackProfileError as exc:
                 raise CommandFailure(
-                    f"Could not read that person's Slack profile ({error})."
+                    f"Could not read that person's Slack profile ({exc.error})."
                 ) from exc
             if not email:
                 raise CommandFailure(

@@ -1,1 +1,1 @@
-"""Scheduled and on-demand channel digests (SPEC §1 Digests, §3 `digests:`)."""
+"""Scheduled and on-demand channel digests (README: Digests)."""

@@ -1,17 +1,17 @@
 """The digest message as a pure Block Kit builder: `DigestContent` in, `{"text", "blocks"}` out.
 
-Layout (at most MESSAGE_BLOCKS_MAX = 50 blocks, reference/slack/LIMITS.md §1): a header, the
-period, one line of counts, the issue lines, the releases, and "and N more" links to the same
-searches in Sentry. With several projects the issue lines are grouped under a line per project.
-Lines are chosen in this order until the block budget is spent: the top N issues by events in the
-period, then regressed and escalating issues, then new issues; each issue is listed once, marked
-by what it is (:new:, :repeat: regressed, :chart_with_upwards_trend: escalating).
+Layout (at most MESSAGE_BLOCKS_MAX = 50 blocks, docs.slack.dev/reference/block-kit/blocks): a
+header, the period, one line of counts, the issue lines, the releases, and "and N more" links to
+the same searches in Sentry. With several projects the issue lines are grouped under a line per
+project. Lines are chosen in this order until the block budget is spent: the top N issues by
+events in the period, then regressed and escalating issues, then new issues; each issue is listed
+once, marked by what it is (:new:, :repeat: regressed, :chart_with_upwards_trend: escalating).
 
 Each issue line is one section whose accessory is an overflow menu (`digest.triage`, at most five
-options, LIMITS.md §4) carrying `ActionValue`s. Its block_id, `dline:<issue>:<kind>:<events>:
-<users>:<revision>`, keeps what the line showed for the period, so after a triage action
-`replace_issue_line` re-renders that one line from the re-fetched issue and leaves every other
-block as it was. An empty period is one line, not an empty layout.
+options, Slack docs: overflow menu element) carrying `ActionValue`s. Its block_id,
+`dline:<issue>:<kind>:<events>:<users>:<revision>`, keeps what the line showed for the period,
+so after a triage action `replace_issue_line` re-renders that one line from the re-fetched issue
+and leaves every other block as it was. An empty period is one line, not an empty layout.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from bot.slack.escape import link, mrkdwn, one_line, plain, truncate
 
 JSON = dict[str, Any]
 
-HEADER_TEXT_MAX: Final = 150  # LIMITS.md §2: header text
+HEADER_TEXT_MAX: Final = 150  # Slack docs: header block, `text`
 LINE_LINK_MAX: Final = 800
 LINE_TITLE_MAX: Final = 150
 RELEASES_LISTED_MAX: Final = 20
@@ -57,15 +57,10 @@ BADGES: Final = {
 # header, period, counts, releases, "and N more": the blocks that are not issue lines.
 FIXED_BLOCKS: Final = 5
 
-TRIAGE_OPTIONS: Final = (
-    ("Resolve", actions.OP_RESOLVE, actions.RESOLVE_NOW),
-    ("Ignore for 24 hours", actions.OP_IGNORE, actions.IGNORE_24H),
-    ("Assign to me", actions.OP_ASSIGN, actions.ASSIGN_ME),
+TRIAGE_OPTIONS: Final = actions.standalone_options(
+    ("resolve", "now"), ("ignore", "24h"), ("assign", "me")
 )
-REOPEN_OPTIONS: Final = (
-    ("Unresolve", actions.OP_UNRESOLVE, ""),
-    ("Assign to me", actions.OP_ASSIGN, actions.ASSIGN_ME),
-)
+REOPEN_OPTIONS: Final = actions.standalone_options(("unresolve", ""), ("assign", "me"))
 
 
 def _mrkdwn_object(text: str) -> JSON:
@@ -253,7 +248,7 @@ def _period_text(content: DigestContent) -> str:
 
 
 def build_digest(content: DigestContent) -> JSON:
-    """The digest message for `content` (SPEC §1 Digests): at most 50 blocks."""
+    """The digest message for `content` (README "Digests"): at most 50 blocks."""
     label = projects_label(content.projects)
     if content.empty:
         line = (

@@ -1,12 +1,13 @@
-"""Posting digests exactly once per (digest, period): claim, gather, post, record; reconcile.
+"""Posting digests exactly once per (digest, period): a producer of the outbox.
 
-The ledger row (digest, period_end) is inserted before anything is posted, so of several
-replicas whose schedulers fire together exactly one posts (bot/store/digests.py). The message
-carries `{"event_type": "sentry_digest", "event_payload": {"digest_id", "period_end"}}` as its
-metadata (Slack's message metadata, read back with `conversations.history` and
-`include_all_metadata`), which is how a post whose answer was lost is found again instead of
-being made twice: a row still `posting` after RECONCILE_AFTER is marked posted when the channel
-shows it, and released otherwise, after which the catch-up posts it if it is still worth it.
+The run (digest, period_end) is owed in the outbox before anything is gathered, and the
+outbox's claim decides which of several replicas whose schedulers fire together posts it
+(`bot/digests/runs.py`); the content is gathered from Sentry only once claimed (the draft's
+render function). The message carries `{"event_type": "sentry_digest", "event_payload":
+{"digest_id", "period_end"}}` (`bot/outbox/metadata.py`), which is how a post whose answer was
+lost is found again instead of being made twice: a run another process left `posting` for
+longer than the outbox's `settle_after` is marked posted when the channel shows it and owed
+again otherwise, after which the catch-up posts it if it is still worth it.
 
 The catch-up runs at start and every minute (`DigestScheduler.sync`): a period whose time
 passed while the bot was down is posted once, marked late, when less than one period overdue,
@@ -18,39 +19,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.digests.builder import build_digest
 from bot.digests.content import gather_digest
+from bot.digests.runs import PRODUCER, DigestRuns, run_key
 from bot.digests.schedule import Schedule, catch_up_decision, period_start, previous_fire
+from bot.outbox import metadata
+from bot.outbox.delivery import Draft, NotClaimed, Outbox
+from bot.outbox.store import OutboxRow
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryError
 from bot.sentry.models import format_time
 from bot.sentry.project_ids import UnknownProject
-from bot.slack.notifier import Posted, Refused, SlackNotifier, Uncertain, Unreadable
-from bot.store.digests import SKIPPED, Digest, DigestRun, DigestStore
+from bot.slack.notifier import Posted, Refused, SlackNotifier
+from bot.store.digests import Digest, DigestStore
 from bot.store.routes import RouteStore
 
 logger = logging.getLogger(__name__)
 
-DIGEST_EVENT = "sentry_digest"
-# A claim older than this is from a process that died (or lost its answer): reconcile it.
-RECONCILE_AFTER = timedelta(minutes=2)
-HISTORY_MARGIN = timedelta(minutes=2)
+DIGEST = "digest"
 ON_DEMAND_PERIOD = timedelta(hours=24)
 
 
-def digest_metadata(
-    digest_id: int, period_end: datetime, *, on_demand: bool = False
-) -> dict[str, object]:
-    payload: dict[str, object] = {"digest_id": digest_id, "period_end": format_time(period_end)}
-    if on_demand:
-        payload["on_demand"] = True
-    return {"event_type": DIGEST_EVENT, "event_payload": payload}
+def describe_run(row: OutboxRow) -> str:
+    """What a run's outbox row is about in logs and on `/healthz`: "schedule 3, period ending …"."""
+    digest_id, _, period_end = row.key.removeprefix("digest:").partition("@")
+    return f"schedule {digest_id}, period ending {period_end}"
 
 
 def schedule_of(digest: Digest) -> Schedule:
@@ -79,17 +77,20 @@ class DigestRunner:
         self,
         *,
         store: DigestStore,
+        runs: DigestRuns,
+        outbox: Outbox,
         routes: RouteStore,
         sentry: SentryClient,
         notifier: SlackNotifier,
         clock: Callable[[], datetime],
     ) -> None:
         self._store = store
+        self._runs = runs
+        self._outbox = outbox
         self._routes = routes
         self._sentry = sentry
         self._notifier = notifier
         self._clock = clock
-        self._token = uuid.uuid4().hex
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- scheduled runs -------------------------------------------------------------------
@@ -119,7 +120,7 @@ class DigestRunner:
             schedule = schedule_of(digest)
             try:
                 due = previous_fire(schedule, now)
-                recorded = due is not None and await self._store.has_run(digest.id, due)
+                recorded = due is not None and await self._runs.has_run(digest.id, due)
                 decision = catch_up_decision(
                     schedule,
                     now=now,
@@ -139,16 +140,7 @@ class DigestRunner:
                 logger.exception("catch-up of digest %d failed; retried next minute", digest.id)
 
     async def _skip(self, digest: Digest, period_end: datetime, lateness: timedelta) -> None:
-        run = await self._store.claim_run(
-            digest,
-            period_start=period_end,
-            period_end=period_end,
-            late=True,
-            token=self._token,
-            now=self._clock(),
-            state=SKIPPED,
-        )
-        if run is not None:
+        if await self._runs.skip_run(digest, period_end=period_end, now=self._clock()):
             logger.warning(
                 "digest %d for %s: skipped the period ending %s, %s overdue (a whole period "
                 "or more); the next digest covers that time",
@@ -176,19 +168,20 @@ class DigestRunner:
     async def _post_period(
         self, digest: Digest, *, period_end: datetime, scheduled_for: datetime | None
     ) -> PostOutcome:
-        previous = await self._store.last_posted_end(digest.id)
+        previous = await self._runs.last_posted_end(digest.id)
         start = period_start(schedule_of(digest), period_end, previous_end=previous)
-        run = await self._store.claim_run(
+        run = await self._runs.owe_run(
             digest,
             period_start=start,
             period_end=period_end,
             late=scheduled_for is not None,
-            token=self._token,
             now=self._clock(),
         )
         if run is None:
             return DigestNotPosted("already posted (or being posted) by another run")
-        try:
+        start = run.period_start
+
+        async def render() -> Mapping[str, Any]:
             projects = digest.projects or await self.routed_projects(digest.channel)
             content = await gather_digest(
                 self._sentry,
@@ -198,8 +191,13 @@ class DigestRunner:
                 top=digest.top,
                 scheduled_for=scheduled_for,
             )
+            return build_digest(content)
+
+        try:
+            outcome = await self._outbox.send(
+                Draft(kind=DIGEST, rows=[run.post], render=render, retry_refused=False)
+            )
         except UnknownProject as exc:
-            await self._store.release(run.id)
             logger.error(
                 "digest %d for %s names a project Sentry does not have (%s); fix the digest or "
                 "route projects, it is retried next minute",
@@ -209,19 +207,13 @@ class DigestRunner:
             )
             return DigestNotPosted(str(exc))
         except SentryError as exc:
-            await self._store.release(run.id)
             logger.warning(
                 "digest %d: cannot read Sentry (%s); retried next minute", digest.id, exc
             )
             return DigestNotPosted(f"Sentry: {exc}")
-        except BaseException:
-            await self._store.release(run.id)
-            raise
-        outcome = await self._notifier.post(
-            digest.channel, build_digest(content), metadata=digest_metadata(digest.id, period_end)
-        )
+        if isinstance(outcome, NotClaimed):
+            return DigestNotPosted("already posted (or being posted) by another run")
         if isinstance(outcome, Posted):
-            await self._store.mark_posted(run.id, ts=outcome.ts, now=self._clock())
             logger.info(
                 "digest %d posted to %s for the period ending %s%s",
                 digest.id,
@@ -232,7 +224,6 @@ class DigestRunner:
             return DigestPosted(outcome.ts, start, period_end)
         if isinstance(outcome, Refused) and outcome.retry_after is not None:
             # Rate-limited: nothing was posted; the catch-up posts it once the limit ends.
-            await self._store.release(run.id)
             logger.warning(
                 "digest %d waits: Slack rate-limits %s (%s)",
                 digest.id,
@@ -241,7 +232,6 @@ class DigestRunner:
             )
             return DigestNotPosted(f"Slack is rate-limiting the channel: {outcome.fix}")
         if isinstance(outcome, Refused):
-            await self._store.mark_failed(run.id)
             logger.error(
                 "Slack refused digest %d in %s (%s): %s",
                 digest.id,
@@ -250,48 +240,15 @@ class DigestRunner:
                 outcome.fix,
             )
             return DigestNotPosted(f"Slack refused the post: {outcome.error}. {outcome.fix}")
-        assert isinstance(outcome, Uncertain)
-        logger.warning(
-            "digest %d post to %s may or may not have reached Slack (%s); will reconcile",
-            digest.id,
-            digest.channel,
-            outcome.reason,
-        )
         return DigestNotPosted(f"the post may not have reached Slack: {outcome.reason}")
 
     async def reconcile(self) -> None:
-        """Settle runs left `posting`: posted if the channel shows them, released if not."""
-        now = self._clock()
-        stalls = self._notifier.stalls
-        # Every run ever surfaced is older than RECONCILE_AFTER: one missing here is settled.
-        in_flight = await self._store.in_flight(claimed_before=now - RECONCILE_AFTER)
-        stalls.retain("digest", (str(run.id) for run in in_flight))
-        for run in in_flight:
-            since = (run.claimed_at or now) - HISTORY_MARGIN
-            found = await self._notifier.find_metadata(
-                run.channel, since=since, event_types=(DIGEST_EVENT,)
-            )
-            if isinstance(found, Unreadable):
-                # Never guess: tried again next minute, surfaced after a few attempts.
-                stalls.settle_failed(
-                    "digest",
-                    str(run.id),
-                    channel=run.channel,
-                    what=f"digest {run.digest_id} for the period ending "
-                    f"{format_time(run.period_end)}",
-                    reason=found.reason,
-                )
-                continue
-            stalls.settled("digest", str(run.id))
-            ts = _posted_ts(found, run)
-            if ts is not None:
-                await self._store.mark_posted(run.id, ts=ts, now=now)
-                logger.info(
-                    "reconciled digest %d in %s: already posted", run.digest_id, run.channel
-                )
-            else:
-                await self._store.release(run.id)
-                logger.info("reconciled digest %d in %s: not posted", run.digest_id, run.channel)
+        """Settle runs left `posting`: posted if the channel shows them, owed again if not."""
+        await self._outbox.reconcile(
+            producer=PRODUCER,
+            claimed_before=self._outbox.abandoned_before(),
+            describe=describe_run,
+        )
 
     # -- on demand ------------------------------------------------------------------------
 
@@ -312,8 +269,11 @@ class DigestRunner:
             return DigestNotPosted(f"{exc}. Fix the projects of this channel's routes or digest.")
         except SentryError as exc:
             return DigestNotPosted(f"Could not read Sentry: {exc}")
-        metadata = digest_metadata(digest.id if digest else 0, now, on_demand=True)
-        outcome = await self._notifier.post(channel, build_digest(content), metadata=metadata)
+        # Posted at once, outside the ledger: asked for in person, answered in person.
+        meta = metadata.encode(
+            DIGEST, [run_key(digest.id if digest else 0, now)], {"on_demand": True}
+        )
+        outcome = await self._notifier.post(channel, build_digest(content), metadata=meta)
         if isinstance(outcome, Posted):
             return DigestPosted(outcome.ts, start, now)
         if isinstance(outcome, Refused):
@@ -341,13 +301,3 @@ class DigestRunner:
             logger.warning(
                 "%d digest posts did not finish in time; reconciled on restart", len(late)
             )
-
-
-def _posted_ts(found: Sequence[tuple[dict[str, object], str]], run: DigestRun) -> str | None:
-    wanted_end = format_time(run.period_end)
-    for payload, ts in found:
-        if str(payload.get("digest_id")) == str(run.digest_id) and payload.get("period_end") == (
-            wanted_end
-        ):
-            return ts
-    return None

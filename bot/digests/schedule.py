@@ -1,6 +1,6 @@
 """Digest schedules as pure time arithmetic: fire times, periods, and the late-or-skip decision.
 
-A digest's schedule is a five-field crontab expression read in an IANA time zone (SPEC §3). The
+A digest's schedule is a five-field crontab expression read in an IANA time zone. The
 fire times come from apscheduler's `CronTrigger` (docs: apscheduler.readthedocs.io, "cron"
 trigger), with two corrections that make it match crontab(5):
 

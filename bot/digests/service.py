@@ -1,4 +1,4 @@
-"""The digest use cases behind `/sentry digest` (SPEC §7): schedule, remove, describe, post now."""
+"""The digest use cases behind `/sentry digest`: schedule, remove, describe, post now."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ class DigestService:
 
     async def post_digest_now(self, channel: str, *, requested_by: str | None) -> PostOutcome:
         """Post the digest of the period so far; without a schedule, the routed projects'
-        last 24 hours (SPEC §7)."""
+        last 24 hours."""
         logger.info("digest of %s requested by %s", channel, requested_by or "someone")
         digests = await self._store.for_channel(channel)
         chosen = next((d for d in digests if d.source == SLACK), digests[0] if digests else None)

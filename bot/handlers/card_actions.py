@@ -31,9 +31,10 @@ from bot.slack.dialogs import (
     read_ignore_count,
 )
 from bot.slack.escape import plain
+from bot.triage import vocabulary
 from bot.triage.identity import Identity
-from bot.triage.operations import Ignore, Operation, from_action
 from bot.triage.service import TriageResult
+from bot.triage.vocabulary import CountMode, Ignore, TriageAction
 
 logger = logging.getLogger(__name__)
 
@@ -111,23 +112,23 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         slack_user, slack_team = user_and_team(body)
         try:
             value = ActionValue.decode(selected_value(action))
+            if value.op not in vocabulary.VERBS:
+                raise ActionValueError(f"{value.op!r} is not a triage action")
         except ActionValueError as exc:
             logger.info("a card control could not be read: %s", exc)
             await respond(text=STALE_CONTROL, response_type="ephemeral", replace_original=False)
             return
 
-        def operation(who: Identity) -> Operation:
-            op = from_action(value.op, value.arg, me=who.actor)
-            assert op is not None
-            return op
+        def operation(who: Identity) -> TriageAction:
+            action = value.action(me=who.actor)
+            assert action is not None
+            return action
 
         try:
-            if value.op == actions.OP_IGNORE and value.arg in (
-                actions.IGNORE_EVENTS,
-                actions.IGNORE_USERS,
-            ):
+            choice = value.choice
+            if choice is not None and choice.asks is not None:
                 try:
-                    await open_ignore_count_dialog(body, value, client)
+                    await open_ignore_count_dialog(body, value, choice.asks, client)
                 except SlackApiError as exc:
                     logger.warning("views.open failed: %s", exc.response.get("error"))
                     await respond(text=NO_DIALOG, response_type="ephemeral", replace_original=False)
@@ -157,13 +158,13 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         app.action(action_id)(answered(triage_click))
 
     async def open_ignore_count_dialog(
-        body: dict[str, Any], value: ActionValue, client: AsyncWebClient
+        body: dict[str, Any], value: ActionValue, mode: CountMode, client: AsyncWebClient
     ) -> None:
         container = body.get("container") or {}
         channel = body.get("channel")
         request = IgnoreCountRequest(
             issue_id=value.issue_id,
-            mode="events" if value.arg == actions.IGNORE_EVENTS else "users",
+            mode=mode,
             channel=str(
                 container.get("channel_id")
                 or (channel.get("id") if isinstance(channel, dict) else channel)
@@ -195,7 +196,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         slack_user, slack_team = user_and_team(body)
         amount = count
 
-        def operation(_who: Identity) -> Operation:
+        def operation(_who: Identity) -> TriageAction:
             return Ignore(request.mode, amount, window)
 
         try:
@@ -233,12 +234,9 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             await ack(options=[])
             return
         choices: list[tuple[str, str]] = [
-            (label, arg)
-            for arg, label in (
-                (actions.ASSIGN_ME, "Me"),
-                (actions.ASSIGN_NONE, "Nobody (unassign)"),
-            )
-            if not query or label.lower().startswith(query.lower().strip())
+            (row.label, row.word)
+            for row in vocabulary.choices("assign")
+            if not query or row.label.lower().startswith(query.lower().strip())
         ]
         try:
             # The options are the acknowledgement, due within Slack's 3 seconds.

@@ -29,7 +29,7 @@ from bot.slack import actions
 from bot.slack.actions import ActionValue
 from bot.slack.notifier import Posted
 from bot.triage.identity import Identity
-from bot.triage.operations import Operation, from_action
+from bot.triage.vocabulary import VERBS, TriageAction
 
 logger = logging.getLogger(__name__)
 
@@ -98,21 +98,16 @@ def _channel(body: dict[str, Any]) -> str:
     )
 
 
-def _operation(value: ActionValue) -> Callable[[Identity], Operation]:
-    """The triage operation of a digest option (resolve now, ignore 24 h, assign to me,
+def _operation(value: ActionValue) -> Callable[[Identity], TriageAction]:
+    """The triage action of a digest option (resolve now, ignore 24 h, assign to me,
     unresolve); ValueError for anything a digest line never offers."""
-    if value.op not in (
-        actions.OP_RESOLVE,
-        actions.OP_IGNORE,
-        actions.OP_ASSIGN,
-        actions.OP_UNRESOLVE,
-    ):
+    if value.op not in VERBS:
         raise ValueError(f"not a digest option: {value.op}")
 
-    def operation(who: Identity) -> Operation:
-        op = from_action(value.op, value.arg, me=who.actor)
-        if op is None:
+    def operation(who: Identity) -> TriageAction:
+        action = value.action(me=who.actor)
+        if action is None:
             raise ValueError(f"not a digest option: {value.op} {value.arg}")
-        return op
+        return action
 
     return operation

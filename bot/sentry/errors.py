@@ -17,7 +17,7 @@
         └── SentryServerError      5xx
 
 Every error's `str()` is a short sentence fit for an ephemeral Slack reply. Bodies and texts follow
-Sentry's DRF error shapes (reference CONTRACT.md §5, docs.sentry.io/api/requests/).
+Sentry's DRF error shapes (docs.sentry.io/api/requests/; Sentry `src/sentry/api/base.py`).
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ class SentryNotFound(SentryHTTPError):
 
 
 class SentryGone(SentryHTTPError):
-    """410: a deprecated Sentry route answered during a brownout (CONTRACT.md §1)."""
+    """410: a deprecated route in a brownout (Sentry `src/sentry/api/helpers/deprecation.py`)."""
 
     @classmethod
     def describe(cls, context: ErrorContext) -> str:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from bot.sentry.ids import InvalidId, IssueId
+from bot.triage import vocabulary
+from bot.triage.vocabulary import Choice, TriageAction, Verb
 
 ISSUE_RESOLVE: Final = "issue.resolve"
 ISSUE_IGNORE: Final = "issue.ignore"
@@ -35,45 +37,17 @@ ACTION_IDS: Final = frozenset(
     {ISSUE_RESOLVE, ISSUE_IGNORE, ISSUE_ASSIGN, ISSUE_UNRESOLVE, ISSUE_OPEN}
 )
 
-OP_RESOLVE: Final = "resolve"
-OP_IGNORE: Final = "ignore"
-OP_ASSIGN: Final = "assign"
-OP_UNRESOLVE: Final = "unresolve"
+# A value's `op` is a verb of the triage vocabulary, or `open` for the link button; its `arg` is
+# the word of one of the vocabulary's rows (`2h`, `next_release`, `me`) or, for `assign`, a
+# Sentry actor. Both come from `bot.triage.vocabulary`, so a new row is a new value here.
+OP_RESOLVE: Final[Verb] = "resolve"
+OP_IGNORE: Final[Verb] = "ignore"
+OP_ASSIGN: Final[Verb] = "assign"
+OP_UNRESOLVE: Final[Verb] = "unresolve"
 OP_OPEN: Final = "open"
 
-RESOLVE_NOW: Final = "now"
-RESOLVE_NEXT_RELEASE: Final = "next_release"
-RESOLVE_CURRENT_RELEASE: Final = "current_release"
-RESOLVE_ARGS: Final = (RESOLVE_NOW, RESOLVE_NEXT_RELEASE, RESOLVE_CURRENT_RELEASE)
-
-IGNORE_UNTIL_ESCALATING: Final = "until_escalating"
-IGNORE_30M: Final = "30m"
-IGNORE_2H: Final = "2h"
-IGNORE_24H: Final = "24h"
-IGNORE_1W: Final = "1w"
-IGNORE_EVENTS: Final = "events"  # "until N more events": the handler asks N in a dialog
-IGNORE_USERS: Final = "users"  # "until N more users": the handler asks N in a dialog
-IGNORE_FOREVER: Final = "forever"
-IGNORE_ARGS: Final = (
-    IGNORE_UNTIL_ESCALATING,
-    IGNORE_30M,
-    IGNORE_2H,
-    IGNORE_24H,
-    IGNORE_1W,
-    IGNORE_EVENTS,
-    IGNORE_USERS,
-    IGNORE_FOREVER,
-)
-# Sentry's `statusDetails.ignoreDuration` is in minutes (Sentry API docs: "Update an Issue").
-IGNORE_DURATION_MINUTES: Final = {
-    IGNORE_30M: 30,
-    IGNORE_2H: 120,
-    IGNORE_24H: 1440,
-    IGNORE_1W: 10080,
-}
-
-ASSIGN_ME: Final = "me"
-ASSIGN_NONE: Final = "none"
+RESOLVE_ARGS: Final = tuple(row.word for row in vocabulary.choices("resolve"))
+IGNORE_ARGS: Final = tuple(row.word for row in vocabulary.choices("ignore"))
 
 VALUE_VERSION: Final = "1"
 VALUE_MAX_LENGTH: Final = 75
@@ -89,15 +63,28 @@ class ActionValueError(ValueError):
 
 
 def _valid_arg(op: str, arg: str) -> bool:
-    if op == OP_RESOLVE:
-        return arg in RESOLVE_ARGS
-    if op == OP_IGNORE:
-        return arg in IGNORE_ARGS
-    if op == OP_ASSIGN:
-        return arg in {ASSIGN_ME, ASSIGN_NONE} or _ACTOR.fullmatch(arg) is not None
-    if op in {OP_UNRESOLVE, OP_OPEN}:
+    if op == OP_OPEN:
         return arg == ""
-    return False
+    if vocabulary.choice(op, arg) is not None:
+        return True
+    return op == OP_ASSIGN and _ACTOR.fullmatch(arg) is not None
+
+
+def options(verb: Verb) -> tuple[tuple[str, str], ...]:
+    """`(arg, label)` of each option of a verb's menu, in the vocabulary's order."""
+    return tuple((row.word, row.label) for row in vocabulary.choices(verb))
+
+
+def standalone_options(*rows: tuple[str, str]) -> tuple[tuple[str, str, str], ...]:
+    """`(label, op, arg)` of chosen rows for a menu that mixes verbs (a digest line's), each
+    labelled as it reads on its own ("Ignore for 24 hours"); KeyError for a row that is none."""
+    options: list[tuple[str, str, str]] = []
+    for verb, word in rows:
+        row = vocabulary.choice(verb, word)
+        if row is None:
+            raise KeyError(f"no triage choice {verb!r} {word!r}")
+        options.append((row.alone, row.verb, row.word))
+    return tuple(options)
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -121,6 +108,21 @@ class ActionValue:
             raise ActionValueError(f"invalid op/arg: {self.op!r} {self.arg!r}")
         if len(self.encode()) > VALUE_MAX_LENGTH:
             raise ActionValueError(f"value longer than {VALUE_MAX_LENGTH} characters")
+
+    @classmethod
+    def of(cls, issue_id: str, choice: Choice) -> ActionValue:
+        """The value of a control offering one row of the triage vocabulary."""
+        return cls(issue_id, choice.verb, choice.word)
+
+    @property
+    def choice(self) -> Choice | None:
+        """The vocabulary row the value names; None for `open` and for an assignee's actor."""
+        return vocabulary.choice(self.op, self.arg)
+
+    def action(self, *, me: str) -> TriageAction | None:
+        """The triage action the control stands for, `me` being the chooser's Sentry actor;
+        None when a count is asked first. ValueError for `open`, which only links to Sentry."""
+        return vocabulary.action_for(self.op, self.arg, me=me)
 
     def encode(self) -> str:
         """The compact string put in an option's or button's `value`."""

@@ -174,9 +174,3 @@ def parse_history_page(data: object) -> HistoryPage | Unreadable:
         if isinstance(raw_cursor, str) and 0 < len(raw_cursor) <= MAX_CURSOR_LENGTH:
             cursor = raw_cursor
     return HistoryPage(messages=tuple(messages), next_cursor=cursor)
-
-
-def payload_text(payload: Mapping[str, object], key: str) -> str:
-    """A text field of a metadata payload, '' when absent or not text."""
-    value = payload.get(key)
-    return value if isinstance(value, str) else ""

@@ -11,14 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from bot.sentry.models import Assignee, Issue, parse_time
 from bot.slack import actions
 from bot.slack.actions import ActionValue, ActionValueError
 from bot.slack.escape import http_url, link, mention, mrkdwn, one_line, plain, user_mention
+from bot.triage.vocabulary import duration_words
 
 JSON = dict[str, Any]
 
@@ -61,21 +61,8 @@ LEVEL_EMOJI: Final = {
 }
 UNKNOWN_LEVEL_EMOJI: Final = ":grey_question:"
 
-RESOLVE_OPTIONS: Final = (
-    (actions.RESOLVE_NOW, "Resolve now"),
-    (actions.RESOLVE_NEXT_RELEASE, "In next release"),
-    (actions.RESOLVE_CURRENT_RELEASE, "In current release"),
-)
-IGNORE_OPTIONS: Final = (
-    (actions.IGNORE_UNTIL_ESCALATING, "Until escalating"),
-    (actions.IGNORE_30M, "For 30 minutes"),
-    (actions.IGNORE_2H, "For 2 hours"),
-    (actions.IGNORE_24H, "For 24 hours"),
-    (actions.IGNORE_1W, "For 1 week"),
-    (actions.IGNORE_EVENTS, "Until N more events…"),
-    (actions.IGNORE_USERS, "Until N more users…"),
-    (actions.IGNORE_FOREVER, "Forever"),
-)
+RESOLVE_OPTIONS: Final = actions.options("resolve")
+IGNORE_OPTIONS: Final = actions.options("ignore")
 
 # Sentry statuses after which the card offers "Unresolve" (reference/sentry/CONTRACT.md §6.6;
 # `muted` is the legacy alias of `ignored`).
@@ -83,13 +70,18 @@ RESOLVED_STATUSES: Final = frozenset({"resolved", "resolvedInNextRelease"})
 IGNORED_STATUSES: Final = frozenset({"ignored", "muted"})
 
 
-@dataclass(frozen=True, slots=True)
-class LastAction:
-    """The latest triage action taken from Slack: who (`U…`), what ("Resolved"), when."""
+class LastAction(Protocol):
+    """The latest triage action taken from Slack, as the card shows it: who (`U…`), what
+    ("Resolved"), when. The card's own record of it is `bot.card.state.LastAction`."""
 
-    slack_user_id: str
-    verb: str
-    at: datetime
+    @property
+    def slack_user_id(self) -> str: ...
+
+    @property
+    def verb(self) -> str: ...
+
+    @property
+    def at(self) -> datetime: ...
 
 
 # ---- small renderers ----------------------------------------------------------------------
@@ -123,19 +115,6 @@ def _count(value: object) -> int | None:
     if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return None
-
-
-def duration_words(minutes: int) -> str:
-    """`30 minutes`, `2 hours`, `24 hours`, `3 days`, `1 week`: Sentry's minute counts in words."""
-    if minutes % 10080 == 0:
-        amount, unit = minutes // 10080, "week"
-    elif minutes % 1440 == 0 and minutes > 1440:
-        amount, unit = minutes // 1440, "day"
-    elif minutes % 60 == 0:
-        amount, unit = minutes // 60, "hour"
-    else:
-        amount, unit = minutes, "minute"
-    return f"{amount:,} {unit}{'' if amount == 1 else 's'}"
 
 
 def _resolved_words(status: str, details: Mapping[str, Any]) -> str:

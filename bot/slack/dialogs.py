@@ -13,24 +13,23 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from bot.sentry.ids import InvalidId, IssueId
 from bot.slack.escape import plain
+from bot.triage.vocabulary import IGNORE_WINDOWS, MAX_IGNORE_COUNT, CountMode, duration_words
 
 IGNORE_COUNT_CALLBACK: Final = "issue.ignore.count"
 COUNT_BLOCK: Final = "ignore_count"
 COUNT_ACTION: Final = "count"
 WINDOW_BLOCK: Final = "ignore_window"
 WINDOW_ACTION: Final = "window"
-MAX_COUNT: Final = 1_000_000
+MAX_COUNT: Final = MAX_IGNORE_COUNT
 # Sentry's ignoreWindow / ignoreUserWindow are minutes, at most 10080 (Sentry API docs: "Update an
-# Issue").
+# Issue"); the choices are the triage vocabulary's.
 WINDOWS: Final = {
     "": "No time limit",
-    "60": "Within 1 hour",
-    "1440": "Within 24 hours",
-    "10080": "Within 1 week",
+    **{str(minutes): f"Within {duration_words(minutes)}" for minutes in IGNORE_WINDOWS},
 }
 
 
@@ -39,7 +38,7 @@ PRIVATE_METADATA_MAX: Final = 3000
 _SLACK_ID = re.compile(r"[A-Z0-9]{1,40}")
 _MESSAGE_TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")
 
-IgnoreCountMode = Literal["events", "users"]
+IgnoreCountMode = CountMode
 
 
 class DialogMetadataError(ValueError):
@@ -207,7 +206,7 @@ def read_ignore_count(state: object) -> tuple[int | None, int, str | None]:
     window_value = _field(state, "values", WINDOW_BLOCK, WINDOW_ACTION, "selected_option", "value")
     window = (
         int(window_value)
-        if isinstance(window_value, str) and window_value in ("60", "1440", "10080")
+        if isinstance(window_value, str) and window_value and window_value in WINDOWS
         else 0
     )
     text = raw.strip() if isinstance(raw, str) else ""

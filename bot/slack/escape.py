@@ -1,10 +1,10 @@
 """Safe mrkdwn and plain_text from untrusted Sentry strings: escaping, truncation, links, mentions.
 
 Every string that comes from Sentry reaches Slack through this module. The rules are those of
-Slack's "Formatting message text" page (https://docs.slack.dev/messaging/formatting-message-text),
-summarised in `reference/slack/LIMITS.md` §8: `&`, `<` and `>` are the only control characters and
-must become `&amp;`, `&lt;`, `&gt;` (ampersand first); anything inside `<…>` is parsed as a mention,
-a channel, a date or a link, so only this module builds such sequences.
+Slack's "Formatting message text" page (https://docs.slack.dev/messaging/formatting-message-text):
+`&`, `<` and `>` are the only control characters and must become `&amp;`, `&lt;`, `&gt;`
+(ampersand first); anything inside `<…>` is parsed as a mention, a channel, a date or a link, so
+only this module builds such sequences.
 
 Truncation is entity-safe: `truncate` may be applied to already escaped text and never cuts an
 `&amp;`/`&lt;`/`&gt;` in half, so the usual order is escape first, then truncate to the limit
@@ -23,7 +23,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _WHITESPACE = re.compile(r"\s+")
 # An escape entity cut anywhere after its `&`: "&", "&a", "&am", "&amp", "&l", "&lt", "&g", "&gt".
 _PARTIAL_ENTITY = re.compile(r"&(?:a|am|amp|l|lt|g|gt)?$")
-# Characters that would end or break the URL part of `<url|label>` (LIMITS.md §8 rule 2).
+# Characters that would end or break the URL part of `<url|label>` (the link syntax of Slack's
+# formatting docs).
 _URL_UNSAFE = {"|": "%7C", "<": "%3C", ">": "%3E", " ": "%20", '"': "%22"}
 _PRINTABLE_ASCII = "".join(chr(code) for code in range(0x21, 0x7F))
 
@@ -43,7 +44,9 @@ def one_line(text: str) -> str:
 
 
 def escape_mrkdwn(text: str) -> str:
-    """Escape `&` (first), `<` and `>` for any mrkdwn text or message `text` (LIMITS.md §8).
+    """Escape `&` (first), `<` and `>` for any mrkdwn text or message `text`.
+
+    Slack docs: formatting message text, "Escaping text".
 
     After this, `<!channel>` reads `&lt;!channel&gt;` and renders literally, so a Sentry title can
     neither notify anyone nor hide a link. Control characters other than newline/tab are removed.
@@ -54,7 +57,8 @@ def escape_mrkdwn(text: str) -> str:
 def truncate(text: str, limit: int) -> str:
     """Cut `text` to at most `limit` characters, ending with "…" when anything was cut.
 
-    Counts Python characters (code points), as Slack's documented limits do (LIMITS.md §2 to §4).
+    Counts Python characters (code points), as Slack's documented limits do
+    (Slack docs: docs.slack.dev/reference/block-kit).
     Entity-safe: if the cut lands inside `&amp;`, `&lt;` or `&gt;` the whole entity is dropped,
     so escaping first and truncating second always yields valid, in-limit mrkdwn.
     """
@@ -76,11 +80,12 @@ def plain(text: str, limit: int) -> str:
     """Untrusted text for a `plain_text` object (button, option, placeholder, header).
 
     Slack does not apply mrkdwn to plain_text, but whether `<!here>` is inert there and whether
-    entities are decoded is unverified (LIMITS.md §8 rule 5). So nothing is entity-escaped,
+    entities are decoded is not documented by Slack. So nothing is entity-escaped,
     and `<`/`>` become the single angle quotation marks U+2039/U+203A, which no Slack parser
     treats as a control sequence.
     Control characters are removed, whitespace collapsed, and the result is cut to `limit`
-    (75 for option and button text, 150 for headers and placeholders, LIMITS.md §3 and §4).
+    (75 for option and button text, 150 for headers and placeholders; Slack docs: button element,
+    option object, header block; python-slack-sdk `slack_sdk/models/blocks/`).
     """
     return truncate(one_line(text).replace("<", "\u2039").replace(">", "\u203a"), limit)
 
@@ -89,7 +94,7 @@ def http_url(url: str) -> str | None:
     """`url` percent-encoded where Slack needs it, or None when it is not plain http(s).
 
     Only `http`/`https` URLs with a host qualify; `|`, `<`, `>`, spaces and quotes are
-    percent-encoded (a raw `|` would end the URL part of `<url|label>`, LIMITS.md §8 rule 2),
+    percent-encoded (a raw `|` would end the URL part of `<url|label>`),
     as are non-ASCII characters (UTF-8). Use as is for a button's `url` field.
     """
     cleaned = strip_control(url).strip()
@@ -104,7 +109,7 @@ def http_url(url: str) -> str | None:
 
 
 def safe_url(url: str) -> str | None:
-    """`http_url` for the URL part of a mrkdwn `<url|label>`: `&` is written `&amp;` (§8 rule 1)."""
+    """`http_url` for the URL part of a mrkdwn `<url|label>`: `&` is written `&amp;`."""
     encoded = http_url(url)
     return None if encoded is None else encoded.replace("&", "&amp;")
 
@@ -113,9 +118,9 @@ def link(url: str, label: str, *, limit: int = 3000, label_limit: int | None = N
     """`<url|label>` from an untrusted URL and label, at most `limit` characters in total.
 
     The label is escaped and cut to `label_limit` and to what the URL leaves of `limit` (3000 is
-    the section text limit, LIMITS.md §2). When the URL is not http(s), or is too long to leave
-    room for a readable label, the result is the escaped label alone (cut to `label_limit`):
-    an unlinked title beats a broken one.
+    the section text limit, Slack docs: docs.slack.dev/reference/block-kit/blocks/section-block).
+    When the URL is not http(s), or is too long to leave room for a readable label, the result is
+    the escaped label alone (cut to `label_limit`): an unlinked title beats a broken one.
     """
     label_text = one_line(label)
     label_room = limit if label_limit is None else min(limit, label_limit)
@@ -131,7 +136,7 @@ def mention(slack_id: str) -> str:
 
     The ID must match Slack's format exactly (upper-case letters and digits after the prefix);
     anything else raises ValueError, so no other control sequence can be smuggled in through a
-    configured ID (LIMITS.md §8, control sequences table).
+    configured ID (Slack docs: formatting message text, mentioning users and groups).
     """
     if _USER_ID.fullmatch(slack_id):
         return f"<@{slack_id}>"

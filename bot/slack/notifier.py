@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import Metrics
 from bot.slack.answers import (
+    BotMessage,
     HistoryPage,
     Outcome,
     Posted,
@@ -36,12 +37,11 @@ from bot.slack.answers import (
     parse_history_page,
     parse_post,
     parse_update,
-    payload_text,
     retry_after_seconds,
 )
 from bot.slack.stalls import Stalls
 
-__all__ = ["Outcome", "Posted", "Refused", "SlackNotifier", "Uncertain", "Unreadable"]
+__all__ = ["BotMessage", "Outcome", "Posted", "Refused", "SlackNotifier", "Uncertain", "Unreadable"]
 
 logger = logging.getLogger(__name__)
 
@@ -238,76 +238,35 @@ class SlackNotifier:
             ).inc()
             return page
 
-    async def find_posted(
-        self, channel: str, *, since: datetime, event_types: tuple[str, ...]
-    ) -> dict[str, str] | Unreadable:
-        """Map issue id -> ts for the bot's messages in a channel since a moment.
+    async def read_back(
+        self, channel: str, *, since: datetime, thread_ts: str | None = None
+    ) -> list[BotMessage] | Unreadable:
+        """The messages carrying metadata in a channel since a moment, or in one whole thread.
 
-        Reads the channel history with `include_all_metadata` (conversations.history
-        docs) and decodes the payloads the bot itself wrote. `Unreadable` when the history
-        cannot be read (then nothing may be assumed about what was posted).
+        One reader for both places a post can be: the channel history
+        (`conversations.history` with `oldest`) or a thread (`conversations.replies` with
+        `ts`, read from its start), each with `include_all_metadata` (Slack docs:
+        conversations.history, conversations.replies), page after page. `Unreadable` when
+        either cannot be read (then nothing may be assumed about what was posted).
         """
-        messages = await self.find_metadata(channel, since=since, event_types=event_types)
-        if isinstance(messages, Unreadable):
-            return messages
-        found: dict[str, str] = {}
-        for payload, ts in messages:
-            ids = payload_text(payload, "issue_ids") or payload_text(payload, "issue_id")
-            for issue_id in ids.split(","):
-                if issue_id:
-                    found.setdefault(issue_id, ts)
-        return found
-
-    async def find_metadata(
-        self, channel: str, *, since: datetime, event_types: tuple[str, ...]
-    ) -> list[tuple[dict[str, object], str]] | Unreadable:
-        """(metadata payload, ts) of the bot's messages of these event types since a moment,
-        newest first; `Unreadable` when the history cannot be read."""
-        found: list[tuple[dict[str, object], str]] = []
+        method = "conversations.history" if thread_ts is None else "conversations.replies"
+        where = channel if thread_ts is None else f"the thread {thread_ts} in {channel}"
+        found: list[BotMessage] = []
         cursor: str | None = None
         for _ in range(MAX_PAGES):
-            params: dict[str, Any] = {
-                "oldest": f"{since.timestamp():.6f}",
-                "include_all_metadata": "true",
-                "limit": 200,
-            }
+            params: dict[str, Any] = {"include_all_metadata": "true", "limit": 200}
+            if thread_ts is None:
+                params["oldest"] = f"{since.timestamp():.6f}"
+            else:
+                params["ts"] = thread_ts
             if cursor:
                 params["cursor"] = cursor
-            page = await self._read("conversations.history", channel, **params)
+            page = await self._read(method, channel, **params)
             if isinstance(page, Unreadable):
-                logger.warning("cannot read the history of %s to settle posts: %s", channel, page)
+                logger.warning("cannot read %s to settle posts: %s", where, page)
                 return page
-            found += [(dict(m.payload), m.ts) for m in page.messages if m.event_type in event_types]
+            found += page.messages
             cursor = page.next_cursor
             if not cursor:
                 return found
-        return Unreadable(f"the history of {channel} has more than {MAX_PAGES} pages to read")
-
-    async def find_reply(
-        self, channel: str, thread_ts: str, *, event_type: str, key: str
-    ) -> str | Unreadable | None:
-        """The ts of the bot's reply in a thread whose metadata payload has `key` as its
-        `reply_key`; None when none is there, `Unreadable` when the thread cannot be read."""
-        cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            params: dict[str, Any] = {
-                "ts": thread_ts,
-                "include_all_metadata": "true",
-                "limit": 200,
-            }
-            if cursor:
-                params["cursor"] = cursor
-            page = await self._read("conversations.replies", channel, **params)
-            if isinstance(page, Unreadable):
-                logger.warning("cannot read the thread %s in %s: %s", thread_ts, channel, page)
-                return page
-            for message in page.messages:
-                if (
-                    message.event_type == event_type
-                    and payload_text(message.payload, "reply_key") == key
-                ):
-                    return message.ts
-            cursor = page.next_cursor
-            if not cursor:
-                return None
-        return Unreadable(f"the thread {thread_ts} in {channel} is too long to read")
+        return Unreadable(f"{where} has more than {MAX_PAGES} pages to read")

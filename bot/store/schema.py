@@ -58,8 +58,8 @@ routes = sa.Table(
     sa.UniqueConstraint("channel", "projects", "query", "environment", name="uq_routes_natural"),
 )
 
-# One row per (channel, issue): the exactly-once ledger of alert cards.
-# state: owed (to post) -> posting (claimed, post in flight) -> posted (message_ts known).
+# One row per (channel, issue): the card the channel is owed, and what it shows. Whether and
+# where it is posted is its outbox row's (`outbox_id`).
 cards = sa.Table(
     "cards",
     metadata,
@@ -69,27 +69,18 @@ cards = sa.Table(
     sa.Column("route_id", sa.Integer, nullable=True),
     sa.Column("project", sa.String(200), nullable=False, server_default=""),
     sa.Column("first_seen", UTCDateTime, nullable=False),
-    sa.Column("state", sa.String(8), nullable=False),
-    sa.Column("kind", sa.String(8), nullable=False, server_default="card"),
-    sa.Column("message_ts", sa.String(32), nullable=True),
-    sa.Column("claim_token", sa.String(64), nullable=True),
-    sa.Column("claimed_at", UTCDateTime, nullable=True),
-    sa.Column("posted_at", UTCDateTime, nullable=True),
-    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("last_error", sa.String(200), nullable=True),
     sa.Column("rendered", sa.String(64), nullable=True),
     sa.Column("status", sa.String(32), nullable=True),
     sa.Column("substatus", sa.String(40), nullable=True),
     sa.Column("last_action", sa.Text, nullable=True),
     # Version 2: when the card was last compared with Sentry (freshness round-robin).
     sa.Column("checked_at", UTCDateTime, nullable=True),
+    # Version 3: the card's row in the outbox.
+    sa.Column("outbox_id", sa.Integer, nullable=True),
     sa.UniqueConstraint("channel", "issue_id", name="uq_cards_channel_issue"),
 )
-sa.Index("ix_cards_state_channel", cards.c.state, cards.c.channel)
 sa.Index("ix_cards_issue", cards.c.issue_id)
-# The card refresh counts and picks the tracked cards (posted, recent enough) every cycle: without
-# this, each cycle reads every card ever posted.
-sa.Index("ix_cards_tracked", cards.c.state, cards.c.kind, cards.c.posted_at)
+sa.Index("ix_cards_outbox", cards.c.outbox_id)
 
 # Version 2 ----------------------------------------------------------------------------------
 
@@ -123,12 +114,8 @@ replies = sa.Table(
     sa.Column("channel", sa.String(32), nullable=False),
     sa.Column("issue_id", sa.String(32), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("state", sa.String(8), nullable=False),
-    sa.Column("message_ts", sa.String(32), nullable=True),
-    sa.Column("claim_token", sa.String(64), nullable=True),
-    sa.Column("claimed_at", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("posted_at", UTCDateTime, nullable=True),
+    sa.Column("outbox_id", sa.Integer, nullable=True),  # version 3
     sa.UniqueConstraint("card_id", "seq", name="uq_replies_card_seq"),
 )
 
@@ -150,7 +137,7 @@ digests = sa.Table(
     ),
 )
 
-# One row per (digest, period): the exactly-once ledger of digest posts.
+# One row per (digest, period); its post is its outbox row's.
 digest_runs = sa.Table(
     "digest_runs",
     metadata,
@@ -159,12 +146,8 @@ digest_runs = sa.Table(
     sa.Column("channel", sa.String(32), nullable=False),
     sa.Column("period_start", UTCDateTime, nullable=False),
     sa.Column("period_end", UTCDateTime, nullable=False),
-    sa.Column("state", sa.String(8), nullable=False),
     sa.Column("late", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("message_ts", sa.String(32), nullable=True),
-    sa.Column("claim_token", sa.String(64), nullable=True),
-    sa.Column("claimed_at", UTCDateTime, nullable=True),
-    sa.Column("posted_at", UTCDateTime, nullable=True),
+    sa.Column("outbox_id", sa.Integer, nullable=True),  # version 3
     sa.UniqueConstraint("digest_id", "period_end", name="uq_digest_runs_period"),
 )
 
@@ -177,3 +160,34 @@ leases = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("acquired_at", UTCDateTime, nullable=False),
 )
+
+# Version 3 ----------------------------------------------------------------------------------
+
+# Every message owed to a channel, whoever produces it (cards, storm summaries, thread replies,
+# digests): the exactly-once ledger. `key` names what is owed ("issue:42", "reply:7.1",
+# "digest:3@…"), unique per channel; `producer` is who owes it; `posted_as` the kind of message
+# that carried it (a card may go out in a storm summary). state: owed -> posting (claimed, the
+# post may be in flight) -> posted (message_ts known), or refused / skipped / gone.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("producer", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(8), nullable=False),
+    sa.Column("posted_as", sa.String(16), nullable=True),
+    sa.Column("thread_ts", sa.String(32), nullable=True),
+    sa.Column("message_ts", sa.String(32), nullable=True),
+    sa.Column("claim_token", sa.String(64), nullable=True),
+    sa.Column("claimed_at", UTCDateTime, nullable=True),
+    sa.Column("posted_at", UTCDateTime, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.String(200), nullable=True),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("channel", "key", name="uq_outbox_channel_key"),
+)
+sa.Index("ix_outbox_state_producer", outbox.c.state, outbox.c.producer)
+# The card refresh counts and picks the tracked cards (posted as cards, recent enough) every
+# cycle: without this, each cycle reads every message ever posted.
+sa.Index("ix_outbox_posted", outbox.c.state, outbox.c.posted_as, outbox.c.posted_at)

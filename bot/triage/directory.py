@@ -3,7 +3,8 @@
 One paginated read of `/members/` and `/teams/` serves every click until the cache
 expires (default 5 minutes), so a refused or mapped user costs Sentry nothing.
 Members are matched by their primary e-mail and every verified e-mail of their
-user (CONTRACT.md §6.15); pending invites have no user and cannot act.
+user (Sentry `src/sentry/core/endpoints/organization_member_index.py`, the members list);
+pending invites have no user and cannot act.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Who is clicking: a Slack user mapped to a Sentry member by e-mail, and what they may do.
 
-SPEC §8: only mapped members may triage; deleting issues and creating releases
-need a Sentry admin, manager or owner; users of another Slack team (shared
-channels) may not act. Slack profiles are read with `users.info` (scopes
-`users:read` + `users:read.email`) and cached with an expiry, like the members.
+Only mapped members may triage; deleting issues and creating releases need a Sentry admin,
+manager or owner (README: Triage from the card); users of another Slack team (shared channels)
+may not act. Slack profiles are read with `users.info` (scopes `users:read` +
+`users:read.email`) through a `SlackDirectory` (`bot.slack.profiles`) and cached with an
+expiry, like the members.
 """
 
 from __future__ import annotations
@@ -11,10 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
-
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
+from typing import Literal, Protocol
 
 from bot.sentry.models import Member
 from bot.triage.directory import MemberDirectory
@@ -58,11 +56,29 @@ class SlackProfile:
     deleted: bool
 
 
+class SlackProfileError(Exception):
+    """Slack would not show someone's profile; `error` is Slack's error string."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class SlackDirectory(Protocol):
+    """Who a Slack member is, and which workspace the bot is installed in."""
+
+    async def home_team(self) -> str: ...
+
+    async def profile(self, slack_user: str) -> SlackProfile:
+        """The member's profile; `SlackProfileError` when Slack refuses to show it."""
+        ...
+
+
 class IdentityResolver:
     def __init__(
         self,
         *,
-        slack: AsyncWebClient,
+        slack: SlackDirectory,
         directory: MemberDirectory,
         org: str,
         ttl_seconds: float = 600.0,
@@ -78,28 +94,21 @@ class IdentityResolver:
 
     async def home_team(self) -> str:
         if self._home_team is None:
-            response = await self._slack.auth_test()
-            self._home_team = str(response.get("team_id") or "")
+            self._home_team = await self._slack.home_team()
         return self._home_team
 
     async def _profile(self, slack_user: str) -> SlackProfile:
         cached = self._profiles.get(slack_user)
         if cached and self._clock() - cached[0] < self._ttl:
             return cached[1]
-        response = await self._slack.users_info(user=slack_user)
-        user = response.get("user") or {}
-        profile = SlackProfile(
-            email=(user.get("profile") or {}).get("email"),
-            team=str(user.get("team_id") or ""),
-            is_bot=bool(user.get("is_bot")),
-            deleted=bool(user.get("deleted")),
-        )
+        profile = await self._slack.profile(slack_user)
         self._profiles[slack_user] = (self._clock(), profile)
         return profile
 
     async def email_of(self, slack_user: str) -> str | None:
         """The e-mail on someone's Slack profile (cached), to find them in Sentry as an assignee;
-        None for bots, deactivated accounts and profiles that show no e-mail."""
+        None for bots, deactivated accounts and profiles that show no e-mail;
+        `SlackProfileError` when Slack does not show the profile."""
         profile = await self._profile(slack_user)
         if profile.is_bot or profile.deleted:
             return None
@@ -117,9 +126,8 @@ class IdentityResolver:
             )
         try:
             profile = await self._profile(slack_user)
-        except SlackApiError as exc:
-            error = exc.response.get("error", "unknown_error")
-            return Refusal(f"Could not read your Slack profile ({error}); please try again.")
+        except SlackProfileError as exc:
+            return Refusal(f"Could not read your Slack profile ({exc.error}); please try again.")
         if profile.team and home and profile.team != home:
             return Refusal(
                 "Only members of this workspace can triage Sentry issues from here; "

@@ -13,25 +13,26 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from bot.metrics import Metrics
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryBadRequest, SentryError
 from bot.sentry.ids import IssueId
 from bot.sentry.models import Issue
-from bot.slack.card import LastAction
 from bot.store.actions import ActionLog
-from bot.triage.cards import CardUpdater
 from bot.triage.directory import MemberDirectory
 from bot.triage.identity import Identity, IdentityResolver, Need, Refusal
-from bot.triage.operations import (
+from bot.triage.vocabulary import (
+    KIND_DELETE,
     Assign,
-    Operation,
+    LastAction,
     Resolve,
-    describe_arg,
+    TriageAction,
     kind,
-    sentry_changes,
-    verb,
+    kind_arg,
+    sentry_body,
+    words,
 )
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,14 @@ NO_RELEASE = (
 )
 
 
+class CardRefresher(Protocol):
+    """Re-reads an issue and re-renders each of its cards (`bot.card.redraw.CardUpdater`)."""
+
+    async def refresh_issue(
+        self, issue_id: str, *, last_action: LastAction | None = None
+    ) -> Issue | None: ...
+
+
 @dataclass
 class TriageResult:
     """What happened: issues changed (as Sentry now reports them), failures with reasons."""
@@ -50,10 +59,10 @@ class TriageResult:
     failed: dict[str, str] = field(default_factory=dict)
     refused: str | None = None
     duplicate: bool = False
-    operation: Operation | None = None
+    operation: TriageAction | None = None
 
 
-def explain(error: SentryError, operation: Operation) -> str:
+def explain(error: SentryError, operation: TriageAction) -> str:
     """A short sentence for the person who clicked; release resolutions get their reason."""
     if (
         isinstance(error, SentryBadRequest)
@@ -75,7 +84,7 @@ class TriageService:
         sentry: SentryClient,
         identities: IdentityResolver,
         directory: MemberDirectory,
-        updater: CardUpdater,
+        updater: CardRefresher,
         log: ActionLog,
         metrics: Metrics,
         clock: Callable[[], datetime],
@@ -104,7 +113,7 @@ class TriageService:
         slack_user: str,
         slack_team: str,
         issue_ids: Sequence[IssueId],
-        operation: Callable[[Identity], Operation],
+        operation: Callable[[Identity], TriageAction],
         source: str,
         request_key: str | None = None,
     ) -> TriageResult:
@@ -139,7 +148,7 @@ class TriageService:
 
         op = operation(who)
         result = TriageResult(operation=op)
-        changes = sentry_changes(op)
+        changes = sentry_body(op)
         succeeded: list[str] = []
         if len(issue_ids) == 1:
             try:
@@ -160,7 +169,7 @@ class TriageService:
                 label = await self.directory.label(op.actor)
             except SentryError:
                 label = ""
-        last = LastAction(slack_user_id=slack_user, verb=verb(op, assignee_label=label), at=now)
+        last = LastAction(slack_user_id=slack_user, verb=words(op, assignee_label=label), at=now)
         for issue_id in succeeded:
             try:
                 issue = await self._updater.refresh_issue(issue_id, last_action=last)
@@ -180,7 +189,7 @@ class TriageService:
             sentry_user=who.sentry_user_id,
             issue_ids=issue_ids,
             action=kind(op),
-            arg=describe_arg(op),
+            arg=kind_arg(op),
             result=outcome,
             detail="; ".join(f"{i}: {m}" for i, m in result.failed.items()),
             request_key=request_key,
@@ -196,7 +205,7 @@ class TriageService:
         source: str,
         request_key: str | None = None,
     ) -> TriageResult:
-        """Delete one issue for this Slack user (SPEC §8: admins, managers and owners only).
+        """Delete one issue for this Slack user (Sentry admins, managers and owners only).
 
         Sentry answers 202 and deletes in the background; the issue answers 404 from then on,
         so its cards are left as they are.
@@ -219,7 +228,7 @@ class TriageService:
             except SentryError as exc:
                 result.failed[issue_id] = str(exc)
                 outcome = "failed"
-        self._metrics.actions.labels("delete", outcome).inc()
+        self._metrics.actions.labels(KIND_DELETE, outcome).inc()
         await self._log.record(
             at=now,
             source=source,
@@ -227,7 +236,7 @@ class TriageService:
             slack_team=slack_team,
             sentry_user=None if isinstance(who, Refusal) else who.sentry_user_id,
             issue_ids=[issue_id],
-            action="refused" if isinstance(who, Refusal) else "delete",
+            action="refused" if isinstance(who, Refusal) else KIND_DELETE,
             arg="",
             result=outcome,
             detail=result.refused or "; ".join(result.failed.values()),

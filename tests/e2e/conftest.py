@@ -1,35 +1,18 @@
-"""Fixtures for end-to-end scenarios: a fake Sentry, a fake Slack, and the bot's environment."""
+"""Fixtures for end-to-end scenarios: the bot as a process, configured through its environment
+against the fake Sentry and Slack (the `sentry` and `slack` fixtures of tests/conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
+from tests.conftest import ALERTS_CHANNEL as CHANNEL
 from tests.e2e.harness import TOKENS, BotProcess
 from tests.fakes.sentry_server import FakeSentry
 from tests.fakes.slack_server import FakeSlack
-
-CHANNEL = "C0ALERTS1"
-
-
-@pytest.fixture
-def sentry() -> Iterator[FakeSentry]:
-    with FakeSentry(org="acme", token=TOKENS["SENTRY_TOKEN"]) as fake:
-        fake.create_project("web")
-        fake.create_project("api")
-        yield fake
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    with FakeSlack(
-        bot_token=TOKENS["SLACK_BOT_TOKEN"], app_token=TOKENS["SLACK_APP_TOKEN"]
-    ) as fake:
-        fake.add_channel(CHANNEL, "alerts")
-        yield fake
-
 
 BotFactory = Callable[..., BotProcess]
 
@@ -45,23 +28,7 @@ def make_bot(tmp_path: Path, sentry: FakeSentry, slack: FakeSlack) -> Iterator[B
         config: str | None = None,
         **extra: str,
     ) -> BotProcess:
-        config_file = tmp_path / "bot.yml"
-        config_file.write_text(config if config is not None else routes_yaml())
-        env = {
-            "SENTRY_HOST": sentry.url,
-            "SENTRY_TOKEN": TOKENS["SENTRY_TOKEN"],
-            "SENTRY_ORG": "acme",
-            "SLACK_BOT_TOKEN": TOKENS["SLACK_BOT_TOKEN"],
-            "SLACK_API_URL": slack.api_url,
-            "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
-            "BOT_CONFIG": str(config_file),
-            "POLL_INTERVAL_SECONDS": "1",
-            **extra,
-        }
-        if socket_mode:
-            env["SLACK_APP_TOKEN"] = TOKENS["SLACK_APP_TOKEN"]
-        else:
-            env["SLACK_SIGNING_SECRET"] = TOKENS["SLACK_SIGNING_SECRET"]
+        env = bot_env(tmp_path, sentry, slack, socket_mode=socket_mode, config=config, **extra)
         bot = BotProcess(env, workdir=tmp_path)
         made.append(bot)
         return bot
@@ -70,6 +37,36 @@ def make_bot(tmp_path: Path, sentry: FakeSentry, slack: FakeSlack) -> Iterator[B
     for bot in made:
         if bot.process is not None and bot.process.poll() is None:
             bot.stop()
+
+
+def bot_env(
+    workdir: Path,
+    sentry: FakeSentry,
+    slack: FakeSlack,
+    *,
+    socket_mode: bool = False,
+    config: str | None = None,
+    **extra: str,
+) -> dict[str, str]:
+    """The environment of a bot wired to the fakes, with its routes file written in `workdir`."""
+    config_file = workdir / "bot.yml"
+    config_file.write_text(config if config is not None else routes_yaml())
+    env = {
+        "SENTRY_HOST": sentry.url,
+        "SENTRY_TOKEN": TOKENS["SENTRY_TOKEN"],
+        "SENTRY_ORG": "acme",
+        "SLACK_BOT_TOKEN": TOKENS["SLACK_BOT_TOKEN"],
+        "SLACK_API_URL": slack.api_url,
+        "DATABASE_URL": f"sqlite:///{workdir}/bot.sqlite3",
+        "BOT_CONFIG": str(config_file),
+        "POLL_INTERVAL_SECONDS": "1",
+        **extra,
+    }
+    if socket_mode:
+        env["SLACK_APP_TOKEN"] = TOKENS["SLACK_APP_TOKEN"]
+    else:
+        env["SLACK_SIGNING_SECRET"] = TOKENS["SLACK_SIGNING_SECRET"]
+    return env
 
 
 def routes_yaml(channel: str = CHANNEL, projects: str = "[web]") -> str:
@@ -87,7 +84,20 @@ def searches(sentry: FakeSentry) -> int:
     )
 
 
-def wait_polls(sentry: FakeSentry, count: int, timeout: float = 20.0) -> None:
-    """Wait until `count` more poll searches have reached Sentry than now."""
-    target = searches(sentry) + count
-    sentry.wait_for(lambda: searches(sentry) >= target, timeout)
+class Pollable(Protocol):
+    def poll_now(self) -> None: ...
+
+
+def wait_polls(
+    sentry: FakeSentry, count: int, timeout: float = 20.0, *, bot: Pollable | None = None
+) -> None:
+    """Wait until `count` more poll searches have reached Sentry than now; a bot that can be
+    told to poll now (one in the test process) is, rather than waited for its interval."""
+    if bot is None:
+        target = searches(sentry) + count
+        sentry.wait_for(lambda: searches(sentry) >= target, timeout)
+        return
+    for _ in range(count):
+        goal = searches(sentry) + 1
+        bot.poll_now()
+        sentry.wait_for(lambda goal=goal: searches(sentry) >= goal, timeout)

@@ -46,6 +46,9 @@ class BotProcess:
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             **({} if python else {"PYTHONPATH": str(ROOT)}),
+            # Line coverage of the process, when the test run is measured (coverage.py's
+            # `patch = subprocess` passes its settings this way).
+            **{k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")},
             **env,
         }
         self.workdir = workdir

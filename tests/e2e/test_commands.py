@@ -1,5 +1,9 @@
 """`/sentry` end to end: signed slash commands to `python -m bot`, replies through response_url.
 
+Every command runs in process in tests/usecases/test_commands.py; these scenarios keep one of
+each kind (help, an issue's detail, a triage, a dialog, a subscription, a digest, Socket
+Mode) through a real process.
+
 One bot process (HTTP mode) serves the whole module against one fake Sentry and one fake Slack;
 each test makes its own issues and looks only at the Sentry requests made after it started.
 """
@@ -18,8 +22,6 @@ from tests.e2e.conftest import BotFactory
 from tests.e2e.harness import TOKENS, BotProcess
 from tests.fakes.sentry_server import FakeSentry, RecordedRequest
 from tests.fakes.slack_requests import (
-    action_for,
-    block_actions,
     form_body,
     interactive_body,
     post_to_bot,
@@ -151,51 +153,8 @@ def since(sentry: FakeSentry, mark: int) -> list[RecordedRequest]:
     return sentry.requests[mark:]
 
 
-def only(sentry: FakeSentry, mark: int, method: str, path: str) -> list[RecordedRequest]:
-    return [r for r in since(sentry, mark) if r.method == method and r.path == path]
-
-
 def writes(sentry: FakeSentry, mark: int) -> list[RecordedRequest]:
     return [r for r in since(sentry, mark) if r.method in ("PUT", "POST", "DELETE")]
-
-
-def buttons(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for block in body.get("blocks") or []:
-        for element in block.get("elements", []):
-            if element.get("type") == "button" and element["action_id"].startswith(
-                ("reply.", "issues.")
-            ):
-                found[element["action_id"]] = element
-    return found
-
-
-def click(
-    bot: BotProcess,
-    slack: FakeSlack,
-    post: ResponsePost,
-    action_id: str,
-    *,
-    user: str = ADMIN,
-) -> str:
-    """Click a button of an ephemeral reply; returns the response_url the bot answers on."""
-    ephemeral = [e for e in slack.ephemerals(user) if e.blocks == post.body.get("blocks")][-1]
-    url = slack.new_response_url(
-        channel=ephemeral.channel, message_ts=ephemeral.ts, user=user, ephemeral=True
-    )
-    message = {
-        "type": "message",
-        "ts": ephemeral.ts,
-        "text": ephemeral.text,
-        "blocks": ephemeral.blocks,
-    }
-    action = action_for(ephemeral.blocks or [], action_id)
-    payload = block_actions(user, TEAM, ephemeral.channel, message, action, url, is_ephemeral=True)
-    send(bot, interactive_body(payload))
-    return url
-
-
-ORG_ISSUES = "/api/0/organizations/acme/issues/"
 
 
 def issue_path(ref: str, rest: str = "") -> str:
@@ -232,69 +191,7 @@ def test_help_lists_every_subcommand_with_an_example(
     assert text.count("Example:") >= 18
 
 
-def test_unknown_input_gets_a_specific_error_and_the_usage(
-    bot: BotProcess, fake_slack: FakeSlack, fake_sentry: FakeSentry
-) -> None:
-    mark = len(fake_sentry.requests)
-    body = command(bot, fake_slack, "ignore WEB-1 <!channel> 3 fortnights")
-    text = rendered(body)
-    assert "Usage:" in text
-    assert "<!channel>" not in text
-    assert "Traceback" not in text
-    assert writes(fake_sentry, mark) == []
-
-
 # ---- issues, issue, events ------------------------------------------------------------------
-
-
-def test_issues_pages_with_the_sentry_cursor_and_shares_in_channel(
-    bot: BotProcess, fake_slack: FakeSlack, fake_sentry: FakeSentry
-) -> None:
-    made = [
-        fake_sentry.create_issue("api", f"PagingError number {n}", count=100 + n) for n in range(12)
-    ]
-    api_id = fake_sentry.project_json(fake_sentry.project("api"))["id"]
-    mark = len(fake_sentry.requests)
-    first = command_post(bot, fake_slack, "issues api PagingError --sort freq")
-    body = first.body
-
-    [search] = only(fake_sentry, mark, "GET", ORG_ISSUES)
-    assert search.param("query") == "is:unresolved PagingError"
-    assert search.param("sort") == "freq"
-    assert search.param("limit") == "10"
-    assert search.params("project") == [api_id]
-    assert search.param("cursor") is None
-    text = rendered(body)
-    assert text.count('"action_id": "issue.resolve"') == 10
-    assert made[11]["shortId"] in text  # most events first
-    assert made[0]["shortId"] not in text
-    assert "and 2 more" in text
-    controls = buttons(body)
-    assert set(controls) == {"reply.share", "issues.more", "reply.open"}
-    assert "query=is%3Aunresolved+PagingError" in controls["reply.open"]["url"]
-    assert f"project={api_id}" in controls["reply.open"]["url"]
-
-    mark = len(fake_sentry.requests)
-    more_url = click(bot, fake_slack, first, "issues.more")
-    page_two = response_post(fake_slack, more_url)
-    assert page_two.outcome == "replaced"
-    [search] = only(fake_sentry, mark, "GET", ORG_ISSUES)
-    assert search.param("cursor")
-    assert search.param("query") == "is:unresolved PagingError"
-    text = rendered(page_two.body)
-    assert made[0]["shortId"] in text
-    assert made[1]["shortId"] in text
-    assert text.count('"action_id": "issue.resolve"') == 2
-    assert "Showing 11 to 12" in text
-
-    share_url = click(bot, fake_slack, page_two, "reply.share")
-    shared = response_post(fake_slack, share_url)
-    assert shared.outcome == "posted"
-    assert shared.body["response_type"] == "in_channel"
-    assert f"Shared by <@{ADMIN}>" in rendered(shared.body)
-    assert made[0]["shortId"] in rendered(shared.body)
-    [message] = [m for m in fake_slack.messages(CHANNEL) if m.via == "response_url"][-1:]
-    assert "reply.share" not in json.dumps(message.blocks)
 
 
 def test_issue_shows_the_card_and_the_latest_event(
@@ -335,27 +232,6 @@ def test_issue_shows_the_card_and_the_latest_event(
     assert "reply.share" in text
 
 
-def test_events_lists_recent_events_with_ids_and_times(
-    bot: BotProcess, fake_slack: FakeSlack, fake_sentry: FakeSentry
-) -> None:
-    made = fake_sentry.create_issue("api", "TimeoutError: upstream")
-    fake_sentry.add_event(made["id"])
-    mark = len(fake_sentry.requests)
-    body = command(bot, fake_slack, f"events {made['id']}")
-    assert only(fake_sentry, mark, "GET", issue_path(made["id"], "events/"))
-    text = rendered(body)
-    for event in fake_sentry.events(made["id"]):
-        assert event["eventID"][:12] in text
-    assert "<!date^" in text
-    assert "TimeoutError: upstream" in text
-
-
-def test_an_unknown_issue_is_named(bot: BotProcess, fake_slack: FakeSlack) -> None:
-    body = command(bot, fake_slack, "issue NOPE-999")
-    assert "NOPE-999" in rendered(body)
-    assert "not found" in rendered(body)
-
-
 # ---- triage ---------------------------------------------------------------------------------
 
 
@@ -386,143 +262,6 @@ def test_resolve_one_issue_updates_its_card_for_everyone(
     assert card.edits, "the card was not updated"
     assert "issue.unresolve" in json.dumps(card.blocks)
     assert f"<@{MEMBER}>" in json.dumps(card.blocks)
-
-
-def test_resolve_several_is_one_bulk_request_with_explicit_ids(
-    bot: BotProcess, fake_slack: FakeSlack, fake_sentry: FakeSentry
-) -> None:
-    first = fake_sentry.create_issue("api", "BulkError one")
-    second = fake_sentry.create_issue("api", "BulkError two")
-    mark = len(fake_sentry.requests)
-    body = command(
-        bot, fake_slack, f"resolve {first['shortId']} {second['id']} API-ZZZZ", user=MEMBER
-    )
-    [put] = writes(fake_sentry, mark)
-    assert (put.method, put.path) == ("PUT", ORG_ISSUES)
-    assert sorted(put.params("id")) == sorted([first["id"], second["id"]])
-    assert put.json == {"status": "resolved"}
-    text = rendered(body)
-    assert "*Resolved* 2 issues" in text
-    assert "1 issue was not changed" in text
-    assert "*API-ZZZZ*: not found in Sentry" in text
-    assert {fake_sentry.issue(i)["status"] for i in (first["id"], second["id"])} == {"resolved"}
-
-
-def test_resolve_in_next_release_across_projects_goes_project_by_project(
-    bot: BotProcess, fake_slack: FakeSlack, fake_sentry: FakeSentry
-) -> None:
-    """Sentry refuses a release resolution of several projects in one request."""
-    fake_sentry.create_release("shop@1.0", ["shop"])
-    shop = fake_sentry.create_issue("shop", "CartError")
-    pay = fake_sentry.create_issue("pay", "ChargeError")  # pay has no release
-    mark = len(fake_sentry.requests)
-    body = command(
-        bot, fake_slack, f"resolve {shop['shortId']} {pay['shortId']} --next-release", user=MEMBER
-    )
-    puts = writes(fake_sentry, mark)
-    assert sorted(put.path for put in puts) == sorted(
-        f"{ORG_ISSUES}{issue['id']}/" for issue in (shop, pay)
-    )
-    assert fake_sentry.issue(shop["id"])["status"] == "resolved"
-    assert fake_sentry.issue(pay["id"])["status"] == "unresolved"
-    text = rendered(body)
-    assert "*Resolved in next release* 1 issue" in text
-    assert "*PAY-1*: This project has no releases in Sentry yet" in text
-
-
-def test_ignore_for_a_duration_and_unresolve(
-    bot: BotProcess, fake_slack: FakeSlack, fake_sentry: FakeSentry
-) -> None:
-    made = fake_sentry.create_issue("api", "FlakyError: sometimes")
-    mark = len(fake_sentry.requests)
-    body = command(bot, fake_slack, f"ignore {made['shortId']} 2h", user=MEMBER)
-    [put] = writes(fake_sentry, mark)
-    assert put.path == issue_path(made["id"])
-    assert put.json == {"status": "ignored", "statusDetails": {"ignoreDuration": 120}}
-    assert "Ignored for 2 hours" in rendered(body)
-
-    mark = len(fake_sentry.requests)
-    body = command(bot, fake_slack, f"unresolve {made['shortId']}", user=MEMBER)
-    [put] = writes(fake_sentry, mark)
-    assert put.json == {"status": "unresolved"}
-    assert fake_sentry.issue(made["id"])["status"] == "unresolved"
-    assert "*Unresolved* 1 issue" in rendered(body)
-
-
-@pytest.mark.parametrize(
-    ("assignee", "expected"),
-    [
-        (f"<@{PEER}|pat>", "user:pat"),
-        ("mo@acme.test", "user:mo"),
-        ("#backend", "team:backend"),
-        ("me", "user:mo"),
-        ("none", ""),
-    ],
-)
-def test_assign_maps_people_and_teams_to_sentry(
-    bot: BotProcess, fake_slack: FakeSlack, fake_sentry: FakeSentry, assignee: str, expected: str
-) -> None:
-    members = {
-        m["email"]: m["user"]["id"] for m in map(fake_sentry.member_json, fake_sentry.members())
-    }
-    teams = {t.slug: str(t.id) for t in fake_sentry.teams()}
-    actor = {
-        "user:pat": f"user:{members['pat@acme.test']}",
-        "user:mo": f"user:{members['mo@acme.test']}",
-        "team:backend": f"team:{teams['backend']}",
-        "": "",
-    }[expected]
-    made = fake_sentry.create_issue("api", "AssignError")
-    mark = len(fake_sentry.requests)
-    body = command(bot, fake_slack, f"assign {made['shortId']} {assignee}", user=MEMBER)
-    [put] = writes(fake_sentry, mark)
-    assert (put.path, put.json) == (issue_path(made["id"]), {"assignedTo": actor})
-    assert ("Unassigned" if not actor else "Assigned to") in rendered(body)
-
-
-def test_assign_to_someone_sentry_does_not_know_changes_nothing(
-    bot: BotProcess, fake_slack: FakeSlack, fake_sentry: FakeSentry
-) -> None:
-    made = fake_sentry.create_issue("api", "AssignError unknown")
-    mark = len(fake_sentry.requests)
-    body = command(bot, fake_slack, f"assign {made['shortId']} <@{STRANGER}|ghost>", user=MEMBER)
-    assert writes(fake_sentry, mark) == []
-    assert "ghost@elsewhere.test" in rendered(body)
-    body = command(bot, fake_slack, f"assign {made['shortId']} #nobody-here", user=MEMBER)
-    assert "No team #nobody-here" in rendered(body)
-    assert writes(fake_sentry, mark) == []
-
-
-@pytest.mark.parametrize(
-    ("user", "text", "reason"),
-    [
-        (STRANGER, "resolve {short}", "No member of the Sentry organization acme"),
-        (BILLING, "resolve {short}", "Your Sentry role (billing) cannot triage issues"),
-        (BILLING, "assign {short} me", "Your Sentry role (billing) cannot triage issues"),
-        (MEMBER, "delete {short}", "Your Sentry role (member) cannot delete issues"),
-        (
-            MEMBER,
-            "release create 9.9.9 api",
-            "Your Sentry role (member) cannot delete issues or create releases",
-        ),
-    ],
-)
-def test_refusals_say_why_and_change_nothing(
-    bot: BotProcess,
-    fake_slack: FakeSlack,
-    fake_sentry: FakeSentry,
-    user: str,
-    text: str,
-    reason: str,
-) -> None:
-    made = fake_sentry.create_issue("api", "RefusedError")
-    mark = len(fake_sentry.requests)
-    views = len(fake_slack.views())
-    body = command(bot, fake_slack, text.format(short=made["shortId"]), user=user)
-    assert reason in rendered(body)
-    assert writes(fake_sentry, mark) == []
-    assert len(fake_slack.views()) == views
-    assert fake_sentry.issue(made["id"])["status"] == "unresolved"
 
 
 def test_delete_asks_for_confirmation_then_deletes(
@@ -564,97 +303,7 @@ def test_delete_asks_for_confirmation_then_deletes(
     assert fake_sentry.issue(made["id"])["status"] == "pending_deletion"
 
 
-# ---- projects and releases ------------------------------------------------------------------
-
-
-def test_projects_and_project(
-    bot: BotProcess, fake_slack: FakeSlack, fake_sentry: FakeSentry
-) -> None:
-    fake_sentry.create_release("web@3.0.0", ["web"])
-    mark = len(fake_sentry.requests)
-    body = command(bot, fake_slack, "projects")
-    assert only(fake_sentry, mark, "GET", "/api/0/organizations/acme/projects/")
-    text = rendered(body)
-    assert "javascript" in text
-    assert "#backend" in text
-    assert "web@3.0.0" in text
-    assert "unresolved" in text
-    assert "api" in text
-
-    mark = len(fake_sentry.requests)
-    body = command(bot, fake_slack, "project web")
-    assert only(fake_sentry, mark, "GET", "/api/0/projects/acme/web/")
-    counts = [r for r in only(fake_sentry, mark, "GET", ORG_ISSUES) if r.param("limit") == "1"]
-    assert {r.param("query") for r in counts} == {"is:unresolved"}
-    assert {r.param("statsPeriod") for r in counts} == {None, "24h"}
-    text = rendered(body)
-    assert "web@3.0.0" in text
-    assert "javascript" in text
-    assert "#backend" in text
-
-    body = command(bot, fake_slack, "project wbe")
-    assert "No project 'wbe' in acme; did you mean web?" in rendered(body)
-
-
-def test_release_create_list_and_details(
-    bot: BotProcess, fake_slack: FakeSlack, fake_sentry: FakeSentry
-) -> None:
-    mark = len(fake_sentry.requests)
-    body = command(bot, fake_slack, "release create 2.4.1 api --commit acme/api@1a2b3c4")
-    [post] = writes(fake_sentry, mark)
-    assert (post.method, post.path) == ("POST", "/api/0/organizations/acme/releases/")
-    assert post.json == {
-        "version": "2.4.1",
-        "projects": ["api"],
-        "refs": [{"repository": "acme/api", "commit": "1a2b3c4"}],
-    }
-    assert "Created release" in rendered(body)
-
-    api_id = fake_sentry.project_json(fake_sentry.project("api"))["id"]
-    mark = len(fake_sentry.requests)
-    body = command(bot, fake_slack, "releases api")
-    [listing] = only(fake_sentry, mark, "GET", "/api/0/organizations/acme/releases/")
-    assert listing.params("project") == [api_id]
-    assert "2.4.1" in rendered(body)
-    assert "1 commits" in rendered(body)
-
-    mark = len(fake_sentry.requests)
-    body = command(bot, fake_slack, "release 2.4.1")
-    assert only(fake_sentry, mark, "GET", "/api/0/organizations/acme/releases/2.4.1/")
-    text = rendered(body)
-    assert "*Commits*\\n1" in text
-    assert "api" in text
-    assert "*New issues*\\n0" in text
-
-
 # ---- subscriptions and digests --------------------------------------------------------------
-
-
-def test_subscribe_validates_stores_and_lists_with_the_file_routes(
-    bot: BotProcess, fake_slack: FakeSlack, fake_sentry: FakeSentry
-) -> None:
-    body = command(bot, fake_slack, "subscribe wbe")
-    assert "No project 'wbe' in acme; did you mean web?" in rendered(body)
-
-    mark = len(fake_sentry.requests)
-    body = command(bot, fake_slack, "subscribe api level:error")
-    check = [r for r in only(fake_sentry, mark, "GET", ORG_ISSUES) if r.param("limit") == "1"]
-    assert [r.param("query") for r in check] == ["level:error"]
-    assert "Subscribed" in rendered(body)
-
-    body = command(bot, fake_slack, "subscriptions")
-    text = rendered(body)
-    assert "*web*" in text
-    assert "from the routes file" in text
-    assert "*api*" in text
-    assert "`level:error`" in text
-    assert "added in Slack" in text
-
-    body = command(bot, fake_slack, "unsubscribe api")
-    assert "Removed 1 subscription" in rendered(body)
-    body = command(bot, fake_slack, "unsubscribe web")
-    assert "routes file" in rendered(body)
-    assert "*api*" not in rendered(command(bot, fake_slack, "subscriptions"))
 
 
 def test_a_new_subscription_does_not_post_older_issues(
@@ -672,44 +321,11 @@ def test_a_new_subscription_does_not_post_older_issues(
     assert not any(old["shortId"] in json.dumps(m.blocks) for m in fake_slack.messages(channel))
 
 
-def test_digest_schedule_show_and_off(bot: BotProcess, fake_slack: FakeSlack) -> None:
-    body = command(bot, fake_slack, "digest weekly mon 09:30 Europe/Berlin")
-    assert "Digest scheduled" in rendered(body)
-    assert "`30 9 * * mon`" in rendered(body)
-    assert "Europe/Berlin" in rendered(body)
-    assert "Europe/Berlin" in rendered(command(bot, fake_slack, "subscriptions"))
-    assert "stopped" in rendered(command(bot, fake_slack, "digest off"))
-
-
 def test_digest_now_posts_in_the_channel(bot: BotProcess, fake_slack: FakeSlack) -> None:
     before = len(fake_slack.messages(CHANNEL))
     body = command(bot, fake_slack, "digest now")
     assert "posted" in rendered(body).lower()
     assert len(fake_slack.messages(CHANNEL)) > before
-
-
-def test_digest_now_in_a_channel_routed_to_one_project(
-    bot: BotProcess, fake_slack: FakeSlack, fake_sentry: FakeSentry
-) -> None:
-    """Sentry takes numeric project ids only (a slug is a 400): the routed slug is mapped."""
-    channel = "C0APIDIGEST"
-    fake_slack.add_channel(channel, "api-digest")
-    command(bot, fake_slack, "subscribe api", channel=channel)
-    fake_sentry.create_issue("api", "DigestError: in the routed project")
-    api_id = fake_sentry.project_json(fake_sentry.project("api"))["id"]
-    mark = len(fake_sentry.requests)
-    body = command(bot, fake_slack, "digest now", channel=channel)
-    assert "posted" in rendered(body).lower()
-    [digest] = [
-        m
-        for m in fake_slack.messages(channel)
-        if (m.metadata or {}).get("event_type") == "sentry_digest"
-    ]
-    assert digest.blocks is not None
-    assert digest.blocks[0]["text"]["text"] == "Sentry digest: api"
-    searches = only(fake_sentry, mark, "GET", ORG_ISSUES)
-    assert len(searches) == 4
-    assert all(search.params("project") == [api_id] for search in searches)
 
 
 # ---- Socket Mode ----------------------------------------------------------------------------

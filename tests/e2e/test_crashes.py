@@ -115,3 +115,35 @@ def test_a_post_that_cannot_be_read_back_is_named_on_healthz_and_never_doubled(
         wait_polls(sentry, 2)
         assert httpx.get(f"{bot.url}/healthz", timeout=5).json()["degraded"] == []
     assert len(cards(slack, issue)) == 1
+
+
+def test_killed_after_a_storm_summary_reached_slack_keeps_every_listed_issue(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    """A storm summary whose answer was lost is recorded as the summary it is on restart: the
+    card refresh never replaces it with one issue's card, so no listed issue drops out."""
+    bot = make_bot(STORM_THRESHOLD="3")
+    bot.start()
+    bot.wait_ready()
+    bot.stop()
+    # Arrive while the bot is down, so they are all owed in the same cycle: one summary.
+    created = [str(sentry.create_issue("web", f"Storm while down {n}")["id"]) for n in range(12)]
+    slack.drop_next("chat.postMessage")
+    bot.start()
+    bot.wait_for_log("may or may not have reached Slack", 30)
+    bot.kill()
+    [summary] = slack.messages(CHANNEL)
+    assert summary.metadata is not None
+    assert summary.metadata["event_type"] == "sentry_issue_summary"
+    bot.start()
+    bot.wait_ready()
+    for issue in created:
+        bot.wait_for_log(f"reconciled issue {issue} in {CHANNEL}: already posted", 30)
+    wait_polls(sentry, 4)
+    bot.stop()
+    [after] = slack.messages(CHANNEL)
+    assert after.ts == summary.ts
+    assert after.metadata == summary.metadata
+    assert after.metadata["event_payload"]["issue_ids"].split(",") == created
+    assert not [c for c in slack.calls("chat.update") if c.params.get("ts") == summary.ts]
+    assert not any(cards(slack, issue) for issue in created)

@@ -3,24 +3,33 @@
 `validate_blocks` returns the complaints Slack puts in an `invalid_blocks` error: one string per
 problem, each ending in a JSON pointer, e.g.
 ``"must be less than 3001 characters [json-pointer:/blocks/0/text/text]"``
-(`reference/slack/examples/web_error_invalid_blocks.json`). An empty list means Slack would accept
-the blocks. The fake Slack server uses it for `chat.*`, `views.*` and `response_url` posts; golden
-tests use it to assert a rendered card is postable.
+(`slack_examples/web_error_invalid_blocks.json`, a captured Slack answer). An empty list means
+Slack would accept the blocks. The fake Slack server uses it for `chat.*`, `views.*` and
+`response_url` posts; golden tests use it to assert a rendered card is postable.
 
-Every number comes from `reference/slack/LIMITS.md` (which cites Slack's docs and SDKs):
+Every number comes from Slack's Block Kit reference (docs.slack.dev/reference/block-kit/…) or,
+where a page is silent, from the validators of python-slack-sdk (`slack_sdk/models/blocks/`,
+`slack_sdk/models/views/`):
 
-- blocks per message 50, per modal 100 (§1, docs.slack.dev/reference/block-kit/blocks);
+- blocks per message 50, per modal 100 (docs.slack.dev/reference/block-kit/blocks);
 - `block_id` ≤ 255 and unique within a message; `action_id` ≤ 255 and unique within a block
-  (§2, §3);
-- section `text` 1..3000, ≤ 10 `fields` of ≤ 2000 each, `text` or `fields` required (§2);
-- header `text` plain_text ≤ 150; context ≤ 10 elements; actions ≤ 25 elements (§2);
-- button text ≤ 75, value ≤ 2000, url ≤ 3000, style `primary`|`danger` (§3);
+  (Slack docs: actions block, button element);
+- section `text` 1..3000, ≤ 10 `fields` of ≤ 2000 each, `text` or `fields` required (Slack docs:
+  section block);
+- header `text` plain_text ≤ 150; context ≤ 10 elements; actions ≤ 25 elements (Slack docs:
+  header, context and actions blocks);
+- button text ≤ 75, value ≤ 2000, url ≤ 3000, style `primary`|`danger` (Slack docs: button
+  element; python-slack-sdk `ButtonElement`);
 - option text ≤ 75, value ≤ 150, description ≤ 75; static_select ≤ 100 options or ≤ 100 groups of
-  ≤ 100 options, group label ≤ 75; overflow 2..5 options (the conservative minimum of §3);
-  placeholder plain_text ≤ 150 (§3, §4);
-- confirm dialog: title ≤ 100, text ≤ 300, confirm/deny ≤ 30, all required plain_text (§4);
-- text objects are `plain_text` or `mrkdwn` with 1..3000 characters (§4); views: title, submit and
-  close ≤ 24, `private_metadata` ≤ 3000, `callback_id` ≤ 255 (§4, views paragraph).
+  ≤ 100 options, group label ≤ 75 (Slack docs: option object, option group object); overflow 2..5
+  options (Slack docs: overflow menu element; the minimum of 2 is the older api.slack.com text,
+  the stricter of the two); placeholder plain_text ≤ 150 (python-slack-sdk
+  `InputInteractiveElement`);
+- confirm dialog: title ≤ 100, text ≤ 300, confirm/deny ≤ 30, all required plain_text (Slack
+  docs: confirmation dialog object);
+- text objects are `plain_text` or `mrkdwn` with 1..3000 characters (Slack docs: text object);
+  views: title, submit and close ≤ 24, `private_metadata` ≤ 3000, `callback_id` ≤ 255
+  (python-slack-sdk `View`).
 
 The message wording follows what Slack returns where a sample exists ("must be less than N
 characters", "must be more than 0 characters", "no more than 50 items allowed",

@@ -1,6 +1,6 @@
 """The subset of Sentry's issue search syntax the fake Sentry understands.
 
-Syntax per docs.sentry.io/concepts/search/ and CONTRACT.md §6.3: `key:value`, `key:"quoted"`,
+Syntax per docs.sentry.io/concepts/search/: `key:value`, `key:"quoted"`,
 `key:[a, b]` (any of), `!key:value`, comparison values (`>2024-01-01T00:00:00Z`, `<=…`) and
 relative times (`-24h` = within the last 24 hours, `+24h` = older), and free text, quoted or not.
 """

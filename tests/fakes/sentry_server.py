@@ -2,8 +2,9 @@
 
 It is a real aiohttp server in a background thread (its own event loop), so any client in the
 test process or a subprocess reaches it by URL like a real deployment. Routes, bodies, auth,
-scopes, pagination (`Link`, `X-Hits`) and errors follow the reference CONTRACT.md (§2 to §7); issue
-updates are validated against the lenient OpenAPI subset in `tests/contract/sentry/`.
+scopes, pagination (`Link`, `X-Hits`) and errors follow Sentry's API docs (docs.sentry.io/api/)
+and, where the docs are silent, Sentry's source (cited beside each rule); issue updates are
+validated against the lenient OpenAPI subset in `tests/contract/sentry/`.
 
     with FakeSentry(org="acme") as sentry:
         issue = sentry.create_issue("web", "TypeError: x is undefined")
@@ -46,7 +47,8 @@ from tests.fakes.sentry_state import (
 CONTRACT_DIR = Path(__file__).resolve().parents[1] / "contract" / "sentry"
 SCHEMA_FILE = CONTRACT_DIR / "sentry-openapi-subset.lenient.json"
 
-# The server's own default when `query` is absent (CONTRACT.md §6.3), not the schema's.
+# The server's own default when `query` is absent, not the schema's (`DEFAULT_QUERY` in
+# Sentry `src/sentry/api/helpers/group_index/index.py`).
 DEFAULT_ISSUE_QUERY = "is:unresolved issue.priority:[high, medium]"
 RATE_LIMIT_BODY = (
     "You are attempting to use this endpoint too frequently. Limit is 5 requests in 1 seconds"
@@ -54,7 +56,7 @@ RATE_LIMIT_BODY = (
 NOT_FOUND = {"detail": "The requested resource does not exist"}
 FORBIDDEN = {"detail": "You do not have permission to perform this action."}
 
-# What an internal integration for this bot would be granted (CONTRACT.md §2 scopes table).
+# What an internal integration for this bot would be granted (docs.sentry.io/api/permissions/).
 DEFAULT_SCOPES = frozenset(
     {
         "org:read",
@@ -524,7 +526,8 @@ class FakeSentry(SentryOrgState):
         if reply.status in (202, 204) and reply.body is None:
             return web.Response(status=reply.status, headers=reply.headers)
         text = json.dumps(reply.body)
-        # Django's HttpResponse default content type for the rate limiter's 429 (CONTRACT.md §4).
+        # Django's HttpResponse default content type for the rate limiter's 429 (Sentry
+        # `src/sentry/middleware/ratelimit.py`).
         content_type = "text/html" if reply.status == 429 else "application/json"
         return web.Response(
             status=reply.status,
@@ -606,7 +609,7 @@ class FakeSentry(SentryOrgState):
             record.params("project"), visible=[p.id for p in self.projects()], hidden=hidden
         )
 
-    # -- pagination (CONTRACT.md §3) ----------------------------------------------------------
+    # -- pagination (docs.sentry.io/api/pagination/, Sentry `src/sentry/api/base.py`) ---------
 
     def _paginate(
         self, record: RecordedRequest, items: list[Any], *, per_page: int, value: str = "0"
@@ -662,7 +665,7 @@ class FakeSentry(SentryOrgState):
         body["organization"] = {"id": "1", "slug": self.org, "name": self.org.title()}
         return Reply(200, body)
 
-    # -- issue lists (CONTRACT.md §6.3, §6.4) ------------------------------------------------
+    # -- issue lists (Sentry `src/sentry/issues/endpoints/organization_group_index.py`) ------
 
     def _op_list_org_issues(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
         # Order of checks as in `OrganizationGroupIndexEndpoint.get`.
@@ -758,7 +761,7 @@ class FakeSentry(SentryOrgState):
             return True
         return issue.last_seen >= self.now() - sentry_params.stats_period(period)
 
-    # -- issue mutations (CONTRACT.md §6.6 to §6.8) ---------------------------------------------
+    # -- issue mutations (Sentry `src/sentry/api/helpers/group_index/update.py`) ----------------
 
     def _validate_body(self, record: RecordedRequest, schema: JSON, operation: str) -> None:
         if not isinstance(record.json, dict):
@@ -896,7 +899,7 @@ class FakeSentry(SentryOrgState):
         full = record.param("full") in ("1", "true", "True")
         return self._list(record, [dict(e) if full else simple_event(e) for e in events])
 
-    # -- releases (CONTRACT.md §6.13) ---------------------------------------------------------
+    # -- releases (docs.sentry.io/api/releases/) ----------------------------------------------
 
     def _op_list_releases(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
         text = (record.param("query") or "").lower()
@@ -946,7 +949,7 @@ class FakeSentry(SentryOrgState):
         slugs = [self.project(str(p)).slug for p in projects or []]
         return Reply(201, self.create_release(str(version), slugs, refs=refs))
 
-    # -- members and teams (CONTRACT.md §6.15, §6.16) ----------------------------------------
+    # -- members and teams (docs.sentry.io/api/organizations/, docs.sentry.io/api/teams/) ----
 
     def _op_list_members(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
         terms = parse_query(record.param("query") or "")
@@ -1019,7 +1022,10 @@ def _flag(value: bool) -> str:
 
 
 def _sort_value(issues: list[IssueRecord], sort: str) -> int:
-    """The value part of issue-search cursors is a sort key (CONTRACT.md §3); opaque to clients."""
+    """The value part of issue-search cursors is a sort key; opaque to clients.
+
+    Sentry `src/sentry/utils/cursors.py`.
+    """
     if not issues:
         return 0
     newest = issues[0]

@@ -1,8 +1,9 @@
 """In-memory organization of the fake Sentry: records, their JSON forms, issue update semantics.
 
-JSON shapes follow CONTRACT.md §6 to §7 and the schema examples in `tests/contract/sentry/`:
-ids are strings (releases excepted), `count` is a string, times are ISO-8601 with `Z`. Issue
-updates follow `GroupValidator` and `update_groups` as described in CONTRACT.md §6.6 to §6.7.
+JSON shapes follow Sentry's serializers (`src/sentry/api/serializers/models/group.py`) and the
+schema examples in `tests/contract/sentry/`: ids are strings (releases excepted), `count` is a
+string, times are ISO-8601 with `Z`. Issue updates follow `GroupValidator` and `update_groups`
+(Sentry `src/sentry/api/helpers/group_index/validators/group.py` and `…/update.py`).
 Every public method takes the lock, so tests may call them from any thread.
 """
 
@@ -482,7 +483,7 @@ class SentryOrgState:
         member = self._member_by_identifier(value)
         return kind == "user" and member is not None and member.user_id == actor_id
 
-    # -- issue updates (CONTRACT.md §6.6) --------------------------------------------------------
+    # -- issue updates (Sentry `src/sentry/api/helpers/group_index/update.py`) -------------------
 
     def plan_update(self, issue: IssueRecord, body: Mapping[str, Any]) -> Callable[[], JSON]:
         """Validate an update for one issue; return a function that applies it (the delta).
@@ -738,7 +739,7 @@ class SentryOrgState:
         return {"type": "user", "id": str(actor_id), "name": member.name, "email": member.email}
 
     def issue_json(self, issue: IssueRecord) -> JSON:
-        """The base issue object (`GroupSerializerBase`, CONTRACT.md §7)."""
+        """The base issue object (`GroupSerializerBase`, Sentry's `serializers/models/group.py`)."""
         project = self._projects[issue.project]
         exc_type, _, exc_value = issue.title.partition(": ")
         return {
@@ -947,7 +948,8 @@ class SentryOrgState:
     def _new_event(
         self, issue: IssueRecord, *, at: datetime, environment: str | None = None
     ) -> JSON:
-        """A full event with one exception entry; frames oldest first (CONTRACT.md §6.9)."""
+        """A full event with one exception entry; frames oldest first (as in Sentry's
+        `example-event-latest.json`)."""
         project = self._projects[issue.project]
         event_id = uuid.uuid4().hex
         exc_type, _, exc_value = issue.title.partition(": ")
@@ -1046,7 +1048,7 @@ SIMPLE_EVENT_KEYS = (
 
 
 def simple_event(event: Mapping[str, Any]) -> JSON:
-    """The list form of an event (CONTRACT.md §6.10): no entries, `event.type`."""
+    """The list form of an event (`listOrganizationIssueEvents`): no entries, `event.type`."""
     body = {key: event.get(key) for key in SIMPLE_EVENT_KEYS}
     body["event.type"] = event.get("type")
     return body

@@ -1,19 +1,22 @@
 """What Slack sends to an app, built as pure functions, and a signed HTTP sender for HTTP mode.
 
-Shapes (`reference/slack/PAYLOADS.md`):
+Shapes (Slack docs: slash commands, interaction payloads; samples in `slack_examples/`):
 
-- slash commands: flat form fields as in `examples/slash_command_sentry.json` (§a); over HTTP the
+- slash commands: flat form fields as in `slack_examples/slash_command_sentry.json`; over HTTP the
   body is those fields form-encoded, over Socket Mode the same fields are the envelope payload;
-- `block_actions` (§b) modelled on `examples/block_actions_button_message.json` (a click on a bot
+- `block_actions` modelled on `slack_examples/block_actions_button_message.json` (a click on a bot
   message: `container`, `channel`, the full `message`, `state`, `response_url`, `actions[]`), with
-  the per-element action objects of the bolt-js types (button, static_select, users_select,
-  overflow, external_select);
-- `block_suggestion` (§c, `examples/block_suggestion_message.json`) and `view_submission` (§d,
-  `examples/view_submission.json`);
-- interactivity over HTTP is `payload=<url-encoded JSON>` (§0); Events API bodies are JSON.
+  the per-element action objects of the bolt-js types (`src/types/actions/block-action.ts`:
+  button, static_select, users_select, overflow, external_select);
+- `block_suggestion` (`slack_examples/block_suggestion_message.json`) and `view_submission`
+  (`slack_examples/view_submission.json`);
+- interactivity over HTTP is `payload=<url-encoded JSON>`; Events API bodies are JSON
+  (bolt-python `slack_bolt/request/internals.py`, `parse_body`).
 
-Signing per `reference/slack/SIGNING.md` §1: `v0=` + hex HMAC-SHA256 of `v0:<ts>:<raw body>` under
-the signing secret, with `X-Slack-Request-Timestamp`.
+Signing per Slack's "Verifying requests from Slack"
+(docs.slack.dev/authentication/verifying-requests-from-slack/, python-slack-sdk
+`slack_sdk/signature/`): `v0=` + hex HMAC-SHA256 of `v0:<ts>:<raw body>` under the signing
+secret, with `X-Slack-Request-Timestamp`.
 """
 
 from __future__ import annotations
@@ -288,7 +291,7 @@ def event_callback(
 
 
 def signature(body: str, secret: str, timestamp: int) -> str:
-    """`v0=` + hex HMAC-SHA256(secret, `v0:<timestamp>:<body>`) (SIGNING.md §1)."""
+    """`v0=` + hex HMAC-SHA256(secret, `v0:<timestamp>:<body>`), as Slack signs requests."""
     base = f"v0:{timestamp}:{body}".encode()
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 

@@ -5,11 +5,13 @@ random free port), the test-facing API (seeding, inspection, fault switches, Soc
 and the one lock that guards all state. Behaviour lives in `slack_web` (Web API methods),
 `slack_socket` (Socket Mode) and `blockkit_rules`; the state in `slack_workspace`.
 
-Routes, as real Slack lays them out (`reference/slack/TESTING.md` §2, §4):
+Routes, as real Slack lays them out (python-slack-sdk `slack_sdk/web/base_client.py`:
+`https://slack.com/api/<method>`; Slack docs: apps.connections.open, Using Socket Mode):
 
 - `POST|GET /api/<method>` — the Web API; the bot is configured with `SLACK_API_URL=<url>/api/`;
 - `GET /link/?ticket=…` — the Socket Mode WebSocket handed out by `apps.connections.open`;
-- `POST /response/<id>` — response_url endpoints (`reference/slack/SIGNING.md` §4 item 4).
+- `POST /response/<id>` — response_url endpoints (Slack docs: handling user interaction,
+  `response_url`).
 
 Every test-facing method is synchronous and thread-safe. `wait_for` and friends block on a
 `threading.Condition` notified on every request, post and ack, so tests never sleep-poll. From

@@ -1,15 +1,16 @@
 """The fake Slack's Socket Mode endpoint: the `/link` WebSocket, envelopes out, acks in.
 
-Protocol per `reference/slack/PAYLOADS.md` §(e) and `TESTING.md` §4:
+Protocol per Slack's docs (Using Socket Mode; apps.connections.open) and python-slack-sdk
+(`slack_sdk/socket_mode/`, and its test server `tests/slack_sdk/socket_mode/`):
 
 1. the client gets `ws://…/link/?ticket=…&app_id=…` from `apps.connections.open`;
-2. on connect the server sends `hello` (`examples/socket_mode_hello.json`);
+2. on connect the server sends `hello` (`slack_examples/socket_mode_hello.json`);
 3. the server sends envelopes `{"envelope_id", "type": "slash_commands"|"interactive"|
-   "events_api", "payload", "accepts_response_payload", ["retry_attempt", "retry_reason"]}`;
-4. the client acks with `{"envelope_id", ["payload"]}` (`examples/socket_mode_ack*.json`);
-5. the server may send `{"type": "disconnect", "reason": …}`
-   (`examples/socket_mode_disconnect.json`), after which the client opens a new connection
-   through `apps.connections.open`.
+   "events_api", "payload", "accepts_response_payload", ["retry_attempt", "retry_reason"]}`
+   (`slack_sdk/socket_mode/request.py`);
+4. the client acks with `{"envelope_id", ["payload"]}` (`slack_sdk/socket_mode/response.py`);
+5. the server may send `{"type": "disconnect", "reason": …}`, after which the client opens a new
+   connection through `apps.connections.open` (`slack_sdk/socket_mode/client.py`).
 
 `SocketHub` runs on the fake's event loop; every state change happens under the fake's condition
 and notifies it, so tests wait on acks and connections without polling.

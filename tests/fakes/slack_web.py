@@ -1,24 +1,26 @@
 """The fake Slack's Web API methods: request parameters in, Slack's JSON answer out.
 
-Transport-free (`slack_server` does HTTP, locking and fault injection). Behaviour follows
-`reference/slack/TESTING.md` §2 and `LIMITS.md` §5-§7:
+Transport-free (`slack_server` does HTTP, locking and fault injection). Behaviour follows Slack's
+Web API docs (docs.slack.dev/reference/methods/…, docs.slack.dev/apis/web-api/rate-limits) and
+python-slack-sdk's test server (`tests/slack_sdk/web/mock_web_api_handler.py`):
 
 - every error is HTTP 200 `{"ok": false, "error": code}`; rate limits are HTTP 429 with
   `Retry-After` and `{"ok": false, "error": "ratelimited"}`
-  (`examples/web_error_ratelimited_429.json`);
+  (`slack_examples/web_error_ratelimited_429.json`);
 - tokens arrive as `Authorization: Bearer …` (or a `token` form/query field); no token →
   `not_authed`, unknown → `invalid_auth`, a revoked/inactive one → its state's code; app-level
   `xapp-` tokens only open Socket Mode connections (`apps.connections.open` docs: Bearer header);
 - Block Kit is checked with `blockkit_rules` and refused as `invalid_blocks` with `errors` and
-  `response_metadata.messages` (`examples/web_error_invalid_blocks.json`); unparseable blocks are
-  `invalid_blocks_format`;
+  `response_metadata.messages` (`slack_examples/web_error_invalid_blocks.json`); unparseable
+  blocks are `invalid_blocks_format`;
 - `text` over 40,000 characters is truncated and the post succeeds with the `message_truncated`
-  warning (`examples/web_warning_message_truncated.json`); neither text nor blocks → `no_text`;
+  warning (`slack_examples/web_warning_message_truncated.json`, Slack's 2018 changelog
+  "truncating really long messages"); neither text nor blocks → `no_text`;
 - `conversations.history` is newest first, `oldest`/`latest` exclusive unless `inclusive`, cursor
   pagination through `response_metadata.next_cursor` (base64 `next_ts:<ts digits>` like Slack's),
-  and `metadata` only with `include_all_metadata` (LIMITS.md §7);
-- chat.postMessage can be limited to N posts per second per channel with a burst (LIMITS.md §5,
-  "one message per second per channel … short bursts allowed");
+  and `metadata` only with `include_all_metadata` (Slack docs: conversations.history);
+- chat.postMessage can be limited to N posts per second per channel with a burst (Slack docs:
+  rate limits, "one message per second per channel … short bursts allowed");
 - channel membership and scopes (`check_membership` below): posting to a public channel the bot
   has not joined needs `chat:write.public`, reading history or threads needs membership and
   `channels:history`/`groups:history`, `conversations.join` needs `channels:join` and works on

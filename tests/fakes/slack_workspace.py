@@ -2,11 +2,11 @@
 Web API calls, plus the records tests inspect.
 
 Plain data with no locking and no I/O: `slack_server.FakeSlack` owns the lock and hands out deep
-copies. Message shapes follow `reference/slack/examples/web_chat_postMessage_ok.json` (a bot post:
-`type`, `subtype: bot_message`, `bot_id`, `text`, `ts`) and `block_actions_button_message.json`
-(`user`, `app_id`, `team`, `blocks`); `metadata` is `{"event_type", "event_payload"}` as in
-`reference/slack/LIMITS.md` §7. Timestamps are Slack-style `"<seconds>.<6 digits>"` strings, unique
-and increasing within the workspace.
+copies. Message shapes follow `slack_examples/web_chat_postMessage_ok.json` (a bot post: `type`,
+`subtype: bot_message`, `bot_id`, `text`, `ts`) and `block_actions_button_message.json` (`user`,
+`app_id`, `team`, `blocks`); `metadata` is `{"event_type", "event_payload"}` as in Slack's docs
+(docs.slack.dev/messaging/message-metadata). Timestamps are Slack-style
+`"<seconds>.<6 digits>"` strings, unique and increasing within the workspace.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Channel:
     """User ids in the channel; None means every seeded user (for `user_not_in_channel`)."""
 
     def as_slack(self) -> dict[str, Any]:
-        """The `channel` object of conversations.info (reference/slack/web-api-openapi)."""
+        """The `channel` object of conversations.info (Slack OpenAPI spec, `objs_conversation`)."""
         return {
             "id": self.id,
             "name": self.name,
@@ -68,7 +68,8 @@ class User:
     real_name: str = ""
 
     def as_slack(self) -> dict[str, Any]:
-        """The `user` object of users.info and users.lookupByEmail (web-api-openapi/users.info)."""
+        """The `user` object of users.info and users.lookupByEmail (Slack docs: users.info;
+        slackapi/slack-api-specs `web-api/slack_web_openapi_v2.json`, `objs_user`)."""
         real_name = self.real_name or self.name
         return {
             "id": self.id,

@@ -54,7 +54,7 @@ def scope(needed: str) -> dict[str, Any]:
 POST = {"channel": "C111", "text": "hello"}
 
 CALLS: dict[str, Call] = {
-    # authentication (Slack OpenAPI error enums; TESTING.md mock handler)
+    # authentication (Slack OpenAPI error enums; bolt-python `tests/mock_web_api_server/`)
     "no_token": Call("chat.postMessage", POST, "not_authed", token="none"),
     "unknown_token": Call("chat.postMessage", POST, "invalid_auth", token="xoxb-unknown"),
     "revoked_token": Call("chat.postMessage", POST, "token_revoked", token=REVOKED_TOKEN),
@@ -151,7 +151,7 @@ CALLS: dict[str, Call] = {
         "invalid_arguments",
         {"deprecated_argument": "as_user"},
     ),
-    # arguments present but wrong (Slack OpenAPI error enums, LIMITS.md §6)
+    # arguments present but wrong (Slack OpenAPI error enums)
     "post_to_empty_channel": Call(
         "chat.postMessage", {"channel": "", "text": "x"}, "channel_not_found"
     ),

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.alerts.delivery import CARD_EVENT
 from bot.config_file import BotConfig, RouteSpec
+from bot.outbox import metadata
 from bot.runtime import Runtime
 from bot.settings import load_settings
 from bot.slack.notifier import Posted
@@ -23,6 +23,7 @@ from tests.fakes.slack_server import FakeSlack
 from tests.fakes.slack_web import DEFAULT_BOT_SCOPES
 
 LIMITED, HEALTHY, OUTSIDE = "C0LIMITED", "C0HEALTHY", "C0OUTSIDE"
+CARD_EVENT = "sentry_issue_card"
 
 
 class Clock:
@@ -150,7 +151,7 @@ async def test_a_lost_post_in_a_channel_never_joined_is_settled_by_joining(bot: 
     assert cards(slack, OUTSIDE, issue) == 1
     assert [c.params["channel"] for c in slack.calls("conversations.join")] == [OUTSIDE]
     [row] = [r for r in await runtime.cards.for_issue(issue)]
-    assert row.state == "posted"
+    assert (row.post.state, row.post.posted_as) == ("posted", "card")
     assert row.message_ts == slack.messages(OUTSIDE)[0].ts
 
 
@@ -189,15 +190,17 @@ async def test_thread_replies_and_digests_are_read_back_in_a_channel_never_joine
     notifier = runtime.notifier
     card = await notifier.post(OUTSIDE, {"text": "card"})
     assert isinstance(card, Posted)
-    meta = {"event_type": "sentry_issue_reply", "event_payload": {"reply_key": "7.1"}}
+    meta = metadata.encode("reply", ["reply:7.1"], {"issue_id": "42"})
     reply = await notifier.post(OUTSIDE, {"text": "back"}, metadata=meta, thread_ts=card.ts)
     assert isinstance(reply, Posted)
-    digest = {"event_type": "sentry_digest", "event_payload": {"digest_id": 3}}
+    key = metadata.digest_key(3, "2026-03-01T09:00:00Z")
+    digest = metadata.encode("digest", [key])
     assert isinstance(await notifier.post(OUTSIDE, {"text": "digest"}, metadata=digest), Posted)
     assert not slack.channel(OUTSIDE).member
-    found = await notifier.find_reply(OUTSIDE, card.ts, event_type="sentry_issue_reply", key="7.1")
-    assert found == reply.ts
     since = datetime.now(UTC) - timedelta(minutes=5)
-    history = await notifier.find_metadata(OUTSIDE, since=since, event_types=("sentry_digest",))
-    assert history == [({"digest_id": 3}, slack.messages(OUTSIDE)[-1].ts)]
+    # One search for both places: the thread and the channel history.
+    in_thread = await runtime.outbox.carried(OUTSIDE, since=since, thread_ts=card.ts)
+    assert in_thread == {"reply:7.1": (reply.ts, "reply")}
+    history = await runtime.outbox.carried(OUTSIDE, since=since)
+    assert history == {key: (slack.messages(OUTSIDE)[-1].ts, "digest")}
     assert len(slack.calls("conversations.join")) == 1

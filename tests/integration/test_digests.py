@@ -20,13 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config_file import DigestSpec, RouteSpec
 from bot.digests.content import REQUESTS_PER_DIGEST, gather_digest
-from bot.digests.runner import DIGEST_EVENT, DigestNotPosted, DigestPosted, DigestRunner
+from bot.digests.runner import DigestNotPosted, DigestPosted, DigestRunner
+from bot.digests.runs import DigestRuns
 from bot.digests.service import DigestService
 from bot.metrics import Metrics
+from bot.outbox.delivery import Outbox
+from bot.outbox.store import POSTED, SKIPPED, OutboxStore
 from bot.secret import Secret
 from bot.sentry.client import SentryClient
 from bot.slack.notifier import SlackNotifier
-from bot.store.digests import POSTED, SKIPPED, DigestStore
+from bot.store.digests import DigestStore
 from bot.store.routes import RouteStore
 from tests.fakes.sentry_server import FakeSentry
 from tests.fakes.slack_server import FakeSlack
@@ -51,17 +54,30 @@ def slack() -> Iterator[FakeSlack]:
         yield fake
 
 
+DIGEST_EVENT = "sentry_digest"
+
+
 @dataclass
 class Bench:
     store: DigestStore
+    runs: DigestRuns
+    outbox: OutboxStore
     routes: RouteStore
     sentry_client: SentryClient
     notifier: SlackNotifier
     clock: list[datetime]
 
     def runner(self) -> DigestRunner:
+        """One process's runner: its own outbox claims (two of them are two replicas)."""
         return DigestRunner(
             store=self.store,
+            runs=self.runs,
+            outbox=Outbox(
+                store=self.outbox,
+                notifier=self.notifier,
+                metrics=Metrics(),
+                clock=lambda: self.clock[0],
+            ),
             routes=self.routes,
             sentry=self.sentry_client,
             notifier=self.notifier,
@@ -75,6 +91,8 @@ async def bench(engine: AsyncEngine, sentry: FakeSentry, slack: FakeSlack) -> As
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url, retry_handlers=[])
         yield Bench(
             store=DigestStore(engine),
+            runs=DigestRuns(engine),
+            outbox=OutboxStore(engine),
             routes=RouteStore(engine),
             sentry_client=SentryClient(http, base_url=sentry.url, token=Secret(TOKEN), org="acme"),
             notifier=SlackNotifier(client=client, post_client=client, metrics=Metrics()),
@@ -150,7 +168,7 @@ async def test_a_missed_period_is_posted_late_once(
     assert message.metadata["event_payload"]["digest_id"] == digest_id  # type: ignore[attr-defined]
     assert "posted late" in json.dumps(message.blocks)  # type: ignore[attr-defined]
     assert "Seen before the digest" in json.dumps(message.blocks)  # type: ignore[attr-defined]
-    [run] = await bench.store.runs(digest_id)
+    [run] = await bench.runs.runs(digest_id)
     assert (run.state, run.late, run.period_end) == (POSTED, True, due)
     assert run.period_start == due - timedelta(days=1)
 
@@ -169,7 +187,7 @@ async def test_a_digest_overdue_by_a_whole_period_is_skipped_with_a_log_line(
         await bench.runner().catch_up({})
         await bench.runner().catch_up({})
     assert digests_in(slack) == []
-    [run] = await bench.store.runs()
+    [run] = await bench.runs.runs()
     assert run.state == SKIPPED
     assert len([r for r in caplog.records if "skipped the period" in r.getMessage()]) == 1
 
@@ -181,7 +199,7 @@ async def test_two_replicas_firing_together_post_once(bench: Bench, slack: FakeS
     await asyncio.gather(first.run_scheduled(digest_id), second.run_scheduled(digest_id))
     await first.catch_up({})
     assert len(digests_in(slack)) == 1
-    [run] = await bench.store.runs(digest_id)
+    [run] = await bench.runs.runs(digest_id)
     assert (run.state, run.late) == (POSTED, False)
 
 
@@ -201,7 +219,7 @@ async def test_a_post_whose_answer_was_lost_is_found_not_repeated(
     await runner.reconcile()
     await runner.catch_up({})
     assert len(digests_in(slack)) == 1
-    [run] = await bench.store.runs(digest_id)
+    [run] = await bench.runs.runs(digest_id)
     assert run.state == POSTED
     assert run.message_ts == digests_in(slack)[0].ts  # type: ignore[attr-defined]
 

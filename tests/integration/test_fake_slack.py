@@ -1,4 +1,4 @@
-"""The fake Slack answers slack_sdk and slack_bolt the way Slack does (reference/slack/)."""
+"""The fake Slack answers slack_sdk and slack_bolt the way Slack does (tests/fakes/README.md)."""
 
 from __future__ import annotations
 

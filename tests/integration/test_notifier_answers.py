@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import Metrics
-from bot.slack.notifier import Posted, Refused, SlackNotifier, Uncertain, Unreadable
+from bot.slack.notifier import BotMessage, Posted, Refused, SlackNotifier, Uncertain, Unreadable
 from tests.unit.test_slack_answers import CHANNEL, TS, answers
 
 
@@ -66,21 +66,19 @@ async def _every_method(url: str) -> list[object]:
     return [
         await notifier.post(CHANNEL, {"text": "t"}),
         await notifier.update(CHANNEL, TS, {"text": "t"}),
-        await notifier.find_metadata(CHANNEL, since=since, event_types=("card",)),
-        await notifier.find_posted(CHANNEL, since=since, event_types=("card",)),
-        await notifier.find_reply(CHANNEL, TS, event_type="reply", key="1.1"),
+        await notifier.read_back(CHANNEL, since=since),
+        await notifier.read_back(CHANNEL, since=since, thread_ts=TS),
     ]
 
 
 def _check(results: list[object]) -> None:
-    post, update, metadata, posted, reply = results
+    post, update, history, thread = results
     assert isinstance(post, Posted | Refused | Uncertain)
     assert isinstance(update, Posted | Refused | Uncertain)
     if isinstance(post, Posted):
         assert post.ts == TS
-    assert isinstance(metadata, list | Unreadable)
-    assert isinstance(posted, dict | Unreadable)
-    assert reply is None or isinstance(reply, str | Unreadable)
+    for found in (history, thread):
+        assert isinstance(found, Unreadable) or all(isinstance(m, BotMessage) for m in found)
 
 
 bodies = answers.map(lambda v: json.dumps(v).encode()) | st.sampled_from(

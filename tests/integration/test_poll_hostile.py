@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from bot.card.store import NewCard
 from bot.config_file import BotConfig, RouteSpec
 from bot.runtime import Runtime
 from bot.settings import load_settings
-from bot.store.cards import NewCard
 from bot.store.migrations import migrate
 from tests.e2e.harness import TOKENS
 from tests.fakes.sentry_hostile import HOSTILE_CLASSES, hostile_issue, issue_template
@@ -142,8 +142,10 @@ async def test_a_stored_id_that_is_not_an_issue_id_never_stops_the_card_refresh(
     )
     await bot.cards.enqueue([odd])
     [row] = [r for r in await bot.cards.owed() if r.issue_id == "../1"]
-    await bot.cards.claim([row.id], token="old", now=datetime.now(UTC))
-    await bot.cards.mark_posted([row.id], ts="1.000001", kind="card", now=datetime.now(UTC))
+    await bot.outbox.store.claim([row.post.id], token="old", now=datetime.now(UTC))
+    await bot.outbox.store.mark_posted(
+        [row.post.id], ts="1.000001", posted_as="card", now=datetime.now(UTC)
+    )
 
     sentry.set_issue_status(issue["id"], "resolved")
     for _ in range(2):

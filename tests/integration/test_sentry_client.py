@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.alerts.delivery import card_state_hash
+from bot.card.state import revision as card_state_hash
 from bot.secret import Secret
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import (

@@ -4,14 +4,10 @@ valid issue id reaches Sentry."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -19,23 +15,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.response import BoltResponse
 
-from bot.config_file import BotConfig, RouteSpec
 from bot.handlers import build_app
 from bot.handlers.answered import answered
 from bot.handlers.fallbacks import Fallbacks
 from bot.handlers.http_mode import SlackHttpEndpoint
-from bot.runtime import Runtime
-from bot.settings import load_settings
 from bot.slack.dialogs import COUNT_BLOCK, IGNORE_COUNT_CALLBACK
 from bot.slack.reply_actions import DELETE_CONFIRM_CALLBACK
-from bot.store.migrations import migrate
 from tests.e2e.harness import TOKENS
 from tests.fakes import slack_requests as sr
-from tests.fakes.sentry_server import FakeSentry
-from tests.fakes.slack_server import FakeSlack
 from tests.hostile import BAD_ISSUE_IDS, example, mutated
+from tests.inprocess import BoltApp, settle
 
 SECRET = TOKENS["SLACK_SIGNING_SECRET"]
 CHANNEL = "C0ALERTS1"
@@ -44,74 +34,10 @@ ANA = "U0ANA0001"
 ISSUE_PATH = re.compile(r"/api/0/organizations/acme/issues/([^/]*)/$")
 
 
-@dataclass
-class App:
-    runtime: Runtime
-    endpoint: SlackHttpEndpoint
-    sentry: FakeSentry
-    slack: FakeSlack
-
-    async def send(
-        self,
-        body: str | bytes,
-        *,
-        content_type: str = sr.FORM,
-        timestamp: int | None = None,
-        secret: str = SECRET,
-    ) -> BoltResponse:
-        raw = body.encode() if isinstance(body, str) else body
-        text = raw.decode("utf-8", "replace")
-        headers = sr.sign(text, secret, timestamp or int(time.time()), content_type=content_type)
-        return await self.endpoint.answer(raw, headers)
-
-    async def interact(self, payload: Any) -> BoltResponse:
-        return await self.send(sr.interactive_body(payload))
-
-    def changes(self) -> list[Any]:
-        """Requests that would change something in Sentry."""
-        return [r for r in self.sentry.requests if r.method in ("PUT", "DELETE", "POST")]
-
-    async def replies(self, url: str, count: int = 1) -> list[str]:
-        def posted() -> list[str]:
-            return [p.body.get("text", "") for p in self.slack.response_posts() if p.url == url]
-
-        await self.slack.wait_for_async(lambda: len(posted()) >= count, 10)
-        return posted()
-
-
-async def settle() -> None:
-    """Let the listeners still working after their acknowledgement finish."""
-    current = asyncio.current_task()
-    pending = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
-    if pending:
-        await asyncio.wait(pending, timeout=10)
-
-
 @pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[App]:
-    with (
-        FakeSentry(org="acme", token=TOKENS["SENTRY_TOKEN"]) as sentry,
-        FakeSlack(bot_token=TOKENS["SLACK_BOT_TOKEN"]) as slack,
-    ):
-        sentry.create_project("web")
-        slack.add_channel(CHANNEL, "alerts")
-        settings = load_settings(
-            {
-                "SENTRY_HOST": sentry.url,
-                "SENTRY_TOKEN": TOKENS["SENTRY_TOKEN"],
-                "SENTRY_ORG": "acme",
-                "SLACK_BOT_TOKEN": TOKENS["SLACK_BOT_TOKEN"],
-                "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": slack.api_url,
-                "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
-            },
-            cwd=tmp_path,
-        )
-        runtime = Runtime(settings, BotConfig(routes=(RouteSpec(channel=CHANNEL),)))
-        await migrate(runtime.engine)
-        yield App(runtime, SlackHttpEndpoint(runtime.bolt, signing_secret=SECRET), sentry, slack)
-        await settle()
-        await runtime.close()
+def app(bolt_app: BoltApp) -> BoltApp:
+    """The runtime answering through its endpoint (the `bolt_app` fixture of tests/conftest.py)."""
+    return bolt_app
 
 
 def click(action_id: str, value: str, response_url: str, block_id: str = "b1") -> dict[str, Any]:
@@ -136,7 +62,7 @@ def submission(callback_id: str, metadata: str, count: str = "5") -> dict[str, A
 # ---- the door: signature first, then readability ----------------------------------------------
 
 
-async def test_unsigned_forged_and_stale_requests_are_401_whatever_the_body(app: App) -> None:
+async def test_unsigned_forged_and_stale_requests_are_401_whatever_the_body(app: BoltApp) -> None:
     for body in ["payload=notjson", sr.interactive_body({"type": "block_actions"}), "\x00"]:
         unsigned = await app.endpoint.answer(body.encode(), {"Content-Type": sr.FORM})
         assert unsigned.status == 401
@@ -165,7 +91,7 @@ async def test_unsigned_forged_and_stale_requests_are_401_whatever_the_body(app:
     ],
 )
 async def test_signed_but_unreadable_requests_are_400_with_a_reason(
-    app: App, body: str, content_type: str
+    app: BoltApp, body: str, content_type: str
 ) -> None:
     answer = await app.send(body, content_type=content_type)
     assert answer.status == 400
@@ -173,7 +99,7 @@ async def test_signed_but_unreadable_requests_are_400_with_a_reason(
     assert app.changes() == []
 
 
-async def test_bolts_own_dispatch_of_a_signed_request_reaches_the_listener(app: App) -> None:
+async def test_bolts_own_dispatch_of_a_signed_request_reaches_the_listener(app: BoltApp) -> None:
     # As bolt-python's scenario tests do: a signed BoltRequest straight into async_dispatch.
     url = app.slack.new_response_url(channel=CHANNEL, user=ANA)
     body = urlencode(sr.slash_command("help", user_id=ANA, response_url=url))
@@ -183,7 +109,7 @@ async def test_bolts_own_dispatch_of_a_signed_request_reaches_the_listener(app: 
     assert "/sentry" in (await app.replies(url))[0]
 
 
-async def test_a_command_whose_text_says_payload_reaches_sentry_command(app: App) -> None:
+async def test_a_command_whose_text_says_payload_reaches_sentry_command(app: BoltApp) -> None:
     url = app.slack.new_response_url(channel=CHANNEL, user=ANA)
     body = urlencode(sr.slash_command("help payload", user_id=ANA, response_url=url))
     assert (await app.send(body)).status == 200
@@ -193,7 +119,7 @@ async def test_a_command_whose_text_says_payload_reaches_sentry_command(app: App
 # ---- readable but not actionable: 200 and a word --------------------------------------------
 
 
-async def test_an_unknown_control_is_acknowledged_and_explained(app: App) -> None:
+async def test_an_unknown_control_is_acknowledged_and_explained(app: BoltApp) -> None:
     url = app.slack.new_response_url(channel=CHANNEL, message_ts="1700000000.000100")
     payload = click("issue.snooze", "1|42|snooze|", url, block_id="issue:42:controls:abc")
     answer = await app.interact(payload)
@@ -204,7 +130,7 @@ async def test_an_unknown_control_is_acknowledged_and_explained(app: App) -> Non
     assert app.changes() == []
 
 
-async def test_an_unknown_payload_type_is_acknowledged_and_explained(app: App) -> None:
+async def test_an_unknown_payload_type_is_acknowledged_and_explained(app: BoltApp) -> None:
     url = app.slack.new_response_url(channel=CHANNEL, user=ANA)
     payload = {"type": "shortcut", "callback_id": "x", "user": {"id": ANA}, "response_url": url}
     assert (await app.interact(payload)).status == 200
@@ -212,7 +138,7 @@ async def test_an_unknown_payload_type_is_acknowledged_and_explained(app: App) -
     assert "does not handle that kind of request" in (await app.replies(url))[0]
 
 
-async def test_an_unknown_event_and_an_unknown_command_get_200(app: App) -> None:
+async def test_an_unknown_event_and_an_unknown_command_get_200(app: BoltApp) -> None:
     event = sr.event_callback({"type": "reaction_added", "user": ANA, "reaction": "eyes"})
     assert (await app.send(json.dumps(event), content_type=sr.JSON)).status == 200
     other = await app.send(urlencode(sr.slash_command("x", command="/other")))
@@ -220,7 +146,7 @@ async def test_an_unknown_event_and_an_unknown_command_get_200(app: App) -> None
     assert json.loads(other.body)["text"] == "This app only answers /sentry. Try /sentry help."
 
 
-async def test_options_for_an_unknown_menu_are_an_empty_list(app: App) -> None:
+async def test_options_for_an_unknown_menu_are_an_empty_list(app: BoltApp) -> None:
     payload = sr.block_suggestion(
         ANA, "T111", CHANNEL, "1.2", action_id="issue.future", block_id="b", value="a"
     )
@@ -231,7 +157,7 @@ async def test_options_for_an_unknown_menu_are_an_empty_list(app: App) -> None:
     assert (answer.status, json.loads(answer.body)) == (200, {"options": []})
 
 
-async def test_an_unknown_dialog_is_replaced_by_an_explanation(app: App) -> None:
+async def test_an_unknown_dialog_is_replaced_by_an_explanation(app: BoltApp) -> None:
     answer = await app.interact(submission("dialog.from.the.future", "{}"))
     assert answer.status == 200
     reply = json.loads(answer.body)
@@ -243,9 +169,22 @@ async def test_an_unknown_dialog_is_replaced_by_an_explanation(app: App) -> None
 
 
 @pytest.mark.parametrize("bad", BAD_ISSUE_IDS)
-async def test_card_values_naming_no_issue_are_refused_before_sentry(app: App, bad: str) -> None:
+async def test_card_values_naming_no_issue_are_refused_before_sentry(
+    app: BoltApp, bad: str
+) -> None:
     url = app.slack.new_response_url(channel=CHANNEL, message_ts="1700000000.000100")
     answer = await app.interact(click("issue.resolve", f"1|{bad}|resolve|now", url))
+    assert answer.status == 200
+    assert "could not be read" in (await app.replies(url))[0]
+    assert app.changes() == []
+
+
+@pytest.mark.parametrize("action_id", ["issue.resolve", "issue.assign", "digest.triage"])
+async def test_the_link_buttons_value_on_a_triage_control_changes_nothing(
+    app: BoltApp, action_id: str
+) -> None:
+    url = app.slack.new_response_url(channel=CHANNEL, message_ts="1700000000.000100")
+    answer = await app.interact(click(action_id, "1|42|open|", url))
     assert answer.status == 200
     assert "could not be read" in (await app.replies(url))[0]
     assert app.changes() == []
@@ -262,7 +201,7 @@ async def test_card_values_naming_no_issue_are_refused_before_sentry(app: App, b
     ],
 )
 async def test_ignore_dialogs_naming_no_issue_get_an_error_not_a_request(
-    app: App, metadata: str
+    app: BoltApp, metadata: str
 ) -> None:
     answer = await app.interact(submission(IGNORE_COUNT_CALLBACK, metadata))
     assert answer.status == 200
@@ -274,7 +213,7 @@ async def test_ignore_dialogs_naming_no_issue_get_an_error_not_a_request(
 
 
 @pytest.mark.parametrize("bad", [".", "..", "1" * 40, "", "garbage"])
-async def test_delete_dialogs_naming_no_issue_delete_nothing(app: App, bad: str) -> None:
+async def test_delete_dialogs_naming_no_issue_delete_nothing(app: BoltApp, bad: str) -> None:
     metadata = json.dumps({"i": bad, "s": "WEB-1", "c": CHANNEL}) if bad != "garbage" else bad
     answer = await app.interact(submission(DELETE_CONFIRM_CALLBACK, metadata))
     assert answer.status == 200
@@ -314,7 +253,7 @@ def with_response_urls(value: Any, url: str) -> Any:
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=100)
 @given(payload=st.sampled_from(BASES).flatmap(mutated))
 async def test_any_mutated_interaction_is_answered_and_only_valid_ids_reach_sentry(
-    app: App, caplog: pytest.LogCaptureFixture, payload: dict[str, Any]
+    app: BoltApp, caplog: pytest.LogCaptureFixture, payload: dict[str, Any]
 ) -> None:
     caplog.clear()
     payload = with_response_urls(payload, app.slack.new_response_url(channel=CHANNEL))
@@ -333,7 +272,7 @@ async def test_any_mutated_interaction_is_answered_and_only_valid_ids_reach_sent
 # ---- a listener that fails still answers -----------------------------------------------------
 
 
-async def test_a_listener_failing_right_after_its_ack_still_answers(app: App) -> None:
+async def test_a_listener_failing_right_after_its_ack_still_answers(app: BoltApp) -> None:
     bolt = build_app(client=app.runtime.slack, signing_secret=SECRET, verify_requests=True)
 
     async def explode(ack: Any) -> None:
@@ -358,7 +297,7 @@ async def test_a_listener_failing_right_after_its_ack_still_answers(app: App) ->
     assert "Something went wrong" in json.loads(answer.body)["text"]
 
 
-async def test_slacks_ssl_check_and_url_verification_are_answered(app: App) -> None:
+async def test_slacks_ssl_check_and_url_verification_are_answered(app: BoltApp) -> None:
     assert (await app.send("ssl_check=1&token=x")).status == 200
     challenge = {"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
     answer = await app.send(

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config_file import DigestSpec
-from bot.store.digests import POSTED, POSTING, DigestStore
+from bot.digests.runs import DigestRuns
+from bot.outbox.store import POSTED, POSTING, SKIPPED, OutboxStore
+from bot.store.digests import DigestStore
 
 NOW = datetime(2026, 3, 30, 7, tzinfo=UTC)
 
@@ -47,33 +49,60 @@ async def test_a_slack_digest_replaces_the_channels_previous_one(engine: AsyncEn
     assert not await store.remove_channel_digest("C1")
 
 
-async def test_a_period_is_claimed_once(engine: AsyncEngine) -> None:
-    store = DigestStore(engine)
+async def test_a_period_is_owed_once_and_claimed_once(engine: AsyncEngine) -> None:
+    store, runs, outbox = DigestStore(engine), DigestRuns(engine), OutboxStore(engine)
     digest = await store.set_channel_digest(
         "C1", cron="0 9 * * *", timezone="UTC", created_by=None, now=NOW
     )
-    claims = [
-        await store.claim_run(
-            digest,
-            period_start=NOW - timedelta(days=1),
-            period_end=NOW,
-            late=False,
-            token=t,
-            now=NOW,
+    owed = [
+        await runs.owe_run(
+            digest, period_start=NOW - timedelta(days=1), period_end=NOW, late=False, now=NOW
         )
-        for t in ("a", "b")
+        for _ in range(2)
     ]
-    assert claims[0] is not None
-    assert claims[0].state == POSTING
-    assert claims[1] is None
-    assert await store.in_flight(claimed_before=NOW + timedelta(minutes=3)) == [claims[0]]
-    await store.mark_posted(claims[0].id, ts="1.2", now=NOW)
-    assert await store.last_posted_end(digest.id) == NOW
-    assert [r.state for r in await store.runs(digest.id)] == [POSTED]
-    # A released claim (the post certainly did not happen) can be claimed again.
-    other = await store.claim_run(
-        digest, period_start=NOW, period_end=NOW + timedelta(days=1), late=True, token="c", now=NOW
+    assert owed[0] is not None
+    assert owed[0] == owed[1]  # owed until claimed
+    assert await outbox.claim([owed[0].post.id], token="a", now=NOW) == {owed[0].post.id}
+    assert await outbox.claim([owed[0].post.id], token="b", now=NOW) == set()
+    again = await runs.owe_run(
+        digest, period_start=NOW - timedelta(days=1), period_end=NOW, late=False, now=NOW
+    )
+    assert again is None  # being posted by "a"
+    assert [r.state for r in await runs.runs(digest.id)] == [POSTING]
+    await outbox.mark_posted([owed[0].post.id], ts="1.2", posted_as="digest", now=NOW)
+    assert await runs.last_posted_end(digest.id) == NOW
+    assert [r.state for r in await runs.runs(digest.id)] == [POSTED]
+    # A released claim (the post certainly did not happen) is owed again.
+    other = await runs.owe_run(
+        digest, period_start=NOW, period_end=NOW + timedelta(days=1), late=True, now=NOW
     )
     assert other is not None
-    await store.release(other.id)
-    assert not await store.has_run(digest.id, NOW + timedelta(days=1))
+    await outbox.claim([other.post.id], token="c", now=NOW)
+    assert await runs.has_run(digest.id, NOW + timedelta(days=1))
+    await outbox.release([other.post.id], error="ratelimited")
+    assert not await runs.has_run(digest.id, NOW + timedelta(days=1))
+    assert await runs.owe_run(
+        digest, period_start=NOW, period_end=NOW + timedelta(days=1), late=True, now=NOW
+    )
+    # Removing the schedule removes its runs and what they owed.
+    assert await store.remove_channel_digest("C1")
+    assert await runs.runs(digest.id) == []
+    assert await outbox.count(producer="digest") == 0
+
+
+async def test_a_period_released_then_overdue_is_skipped_once(engine: AsyncEngine) -> None:
+    store, runs, outbox = DigestStore(engine), DigestRuns(engine), OutboxStore(engine)
+    digest = await store.set_channel_digest(
+        "C1", cron="0 9 * * *", timezone="UTC", created_by=None, now=NOW
+    )
+    run = await runs.owe_run(digest, period_start=NOW, period_end=NOW, late=False, now=NOW)
+    assert run is not None
+    await outbox.claim([run.post.id], token="a", now=NOW)
+    await outbox.release([run.post.id], error="ratelimited")  # owed again, then too late
+    assert await runs.skip_run(digest, period_end=NOW, now=NOW)
+    assert not await runs.skip_run(digest, period_end=NOW, now=NOW)
+    assert [r.state for r in await runs.runs(digest.id)] == [SKIPPED]
+    assert await runs.has_run(digest.id, NOW)
+    later = NOW + timedelta(days=1)
+    assert await runs.skip_run(digest, period_end=later, now=NOW)
+    assert [r.state for r in await runs.runs(digest.id)] == [SKIPPED, SKIPPED]

@@ -54,13 +54,18 @@ async def test_a_version_1_database_upgrades_in_place(tmp_path: Path) -> None:
     async with engine.connect() as conn:
         version = (await conn.execute(sa.text("SELECT version FROM schema_version"))).scalar()
         card = (
-            await conn.execute(sa.text("SELECT issue_id, message_ts, checked_at FROM cards"))
+            await conn.execute(
+                sa.text(
+                    "SELECT issue_id, message_ts, posted_as, checked_at FROM cards"
+                    " JOIN outbox ON outbox.id = cards.outbox_id"
+                )
+            )
         ).one()
         tables = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
     await engine.dispose()
-    assert version == LATEST_VERSION == 2
-    assert tuple(card) == ("42", "1.000100", None)
-    assert {"actions", "replies", "digests", "digest_runs", "leases"} <= tables
+    assert version == LATEST_VERSION == 3
+    assert tuple(card) == ("42", "1.000100", "card", None)
+    assert {"actions", "replies", "digests", "digest_runs", "leases", "outbox"} <= tables
 
 
 @pytest.mark.postgres
@@ -81,12 +86,12 @@ async def test_an_index_added_since_is_created_on_an_existing_database(tmp_path:
     try:
         await migrate(engine)
         async with engine.begin() as conn:
-            await conn.execute(sa.text("DROP INDEX ix_cards_tracked"))
+            await conn.execute(sa.text("DROP INDEX ix_outbox_posted"))
         await migrate(engine)
         async with engine.connect() as conn:
             names = await conn.run_sync(
-                lambda sync: {i["name"] for i in sa.inspect(sync).get_indexes("cards")}
+                lambda sync: {i["name"] for i in sa.inspect(sync).get_indexes("outbox")}
             )
-        assert "ix_cards_tracked" in names
+        assert "ix_outbox_posted" in names
     finally:
         await engine.dispose()

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.alerts.delivery import card_state_hash
+from bot.card.state import revision as card_state_hash
+from bot.card.store import CardStore, NewCard
 from bot.sentry.models import Issue
-from bot.store.cards import CardStore, NewCard
 from tests.fakes.sentry_hostile import issue_template
 
 WEB = "https://sentry.example"
@@ -49,7 +49,7 @@ async def test_extreme_issues_are_stored_and_read_back(engine: AsyncEngine) -> N
     for row, issue in zip(rows, reversed(issues), strict=True):
         assert row.first_seen == issue.first_seen
         await store.set_rendered(
-            row.id,
+            [row.id],
             rendered=card_state_hash(issue),
             status=issue.status,
             substatus=issue.substatus,

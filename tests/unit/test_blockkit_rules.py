@@ -1,4 +1,4 @@
-"""Block Kit limit rules: each limit of reference/slack/LIMITS.md at the limit and one past it."""
+"""Block Kit limit rules: each of Slack's Block Kit limits at the limit and one past it."""
 
 from __future__ import annotations
 

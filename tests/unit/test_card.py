@@ -27,13 +27,13 @@ from bot.slack.actions import ActionValue, issue_id_from_block_id
 from bot.slack.card import (
     STORM_LINE_MAX,
     STORM_MAX_ISSUES,
-    LastAction,
     build_issue_card,
     build_regression_reply,
     build_storm_summary,
     split_storm,
     storm_line,
 )
+from bot.triage.vocabulary import LastAction
 from tests.fakes.blockkit_rules import validate_blocks
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"

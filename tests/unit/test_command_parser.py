@@ -1,7 +1,7 @@
 """The `/sentry` parser: every subcommand, issue reference, assignee form and malformed input.
 
-Texts are written as Slack sends them with `should_escape: true` (reference/slack/PAYLOADS.md (a)):
-mentions, channels and links wrapped in `<…>`, and `&`, `<`, `>` escaped.
+Texts are written as Slack sends them with `should_escape: true` (Slack docs: slash commands,
+escaping): mentions, channels and links wrapped in `<…>`, and `&`, `<`, `>` escaped.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from bot.commands.model import (
     DigestScheduleCommand,
     DigestShowCommand,
     EventsCommand,
-    ForDuration,
-    Forever,
     HelpCommand,
     IgnoreCommand,
     IssueCommand,
@@ -42,11 +40,9 @@ from bot.commands.model import (
     SubscriptionsCommand,
     UnresolveCommand,
     UnsubscribeCommand,
-    UntilEscalating,
-    UntilEventCount,
-    UntilUserCount,
 )
 from bot.commands.parser import CommandError, parse
+from bot.triage.vocabulary import Ignore, Resolve
 
 SAAS = "sentry.io"
 SELF_HOSTED = "sentry.example.com:9000"
@@ -105,13 +101,16 @@ VALID: list[tuple[str, Command]] = [
     ("resolve WEB-3F", ResolveCommand((WEB_3F,))),
     (
         "resolve WEB-3F 42 --next-release",
-        ResolveCommand((WEB_3F, by_id("42")), in_next_release=True),
+        ResolveCommand((WEB_3F, by_id("42")), resolution=Resolve("next_release")),
     ),
-    ("resolve --next-release web-3f", ResolveCommand((WEB_3F,), in_next_release=True)),
+    (
+        "resolve --next-release web-3f",
+        ResolveCommand((WEB_3F,), resolution=Resolve("next_release")),
+    ),
     ("resolve WEB-3F web-3f 42 WEB-3F 42", ResolveCommand((WEB_3F, by_id("42")))),
     ("unresolve WEB-3F 42", UnresolveCommand((WEB_3F, by_id("42")))),
-    ("ignore WEB-3F", IgnoreCommand((WEB_3F,), UntilEscalating())),
-    ("archive WEB-3F 2h", IgnoreCommand((WEB_3F,), ForDuration(120))),
+    ("ignore WEB-3F", IgnoreCommand((WEB_3F,), Ignore("until_escalating"))),
+    ("archive WEB-3F 2h", IgnoreCommand((WEB_3F,), Ignore("duration", 120))),
     # assign
     ("assign WEB-3F me", AssignCommand(WEB_3F, AssigneeRef("me"))),
     ("assign WEB-3F to none", AssignCommand(WEB_3F, AssigneeRef("nobody"))),
@@ -281,30 +280,30 @@ def test_issue_in_bulk_command_error_names_the_bad_one() -> None:
 
 # ---- ignore conditions ------------------------------------------------------------------------
 
-IGNORE_CONDITIONS: list[tuple[str, model.IgnoreCondition]] = [
-    ("", UntilEscalating()),
-    ("until-escalating", UntilEscalating()),
-    ("UNTIL_ESCALATING", UntilEscalating()),
-    ("forever", Forever()),
-    ("30m", ForDuration(30)),
-    ("2h", ForDuration(120)),
-    ("24h", ForDuration(1440)),
-    ("1w", ForDuration(10080)),
-    ("6H", ForDuration(360)),
-    ("7d", ForDuration(10080)),
-    ("30d", ForDuration(43200)),
-    ("1m", ForDuration(1)),
-    ("100events", UntilEventCount(100)),
-    ("1event", UntilEventCount(1)),
-    ("100 events", UntilEventCount(100)),
-    ("10users", UntilUserCount(10)),
-    ("1 user", UntilUserCount(1)),
-    ("1000000Users", UntilUserCount(1_000_000)),
+IGNORE_CONDITIONS: list[tuple[str, Ignore]] = [
+    ("", Ignore("until_escalating")),
+    ("until-escalating", Ignore("until_escalating")),
+    ("UNTIL_ESCALATING", Ignore("until_escalating")),
+    ("forever", Ignore("forever")),
+    ("30m", Ignore("duration", 30)),
+    ("2h", Ignore("duration", 120)),
+    ("24h", Ignore("duration", 1440)),
+    ("1w", Ignore("duration", 10080)),
+    ("6H", Ignore("duration", 360)),
+    ("7d", Ignore("duration", 10080)),
+    ("30d", Ignore("duration", 43200)),
+    ("1m", Ignore("duration", 1)),
+    ("100events", Ignore("events", 100)),
+    ("1event", Ignore("events", 1)),
+    ("100 events", Ignore("events", 100)),
+    ("10users", Ignore("users", 10)),
+    ("1 user", Ignore("users", 1)),
+    ("1000000Users", Ignore("users", 1_000_000)),
 ]
 
 
 @pytest.mark.parametrize(("suffix", "expected"), IGNORE_CONDITIONS)
-def test_ignore_conditions(suffix: str, expected: model.IgnoreCondition) -> None:
+def test_ignore_conditions(suffix: str, expected: Ignore) -> None:
     assert run(f"ignore WEB-3F 42 {suffix}") == IgnoreCommand((WEB_3F, by_id("42")), expected)
 
 

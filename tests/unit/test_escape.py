@@ -1,4 +1,8 @@
-"""mrkdwn safety: escaping order, entity-safe truncation, links and mentions (LIMITS.md §8)."""
+"""mrkdwn safety: escaping order, entity-safe truncation, links and mentions.
+
+The rules are those of Slack's "Formatting message text" page
+(docs.slack.dev/messaging/formatting-message-text).
+"""
 
 from __future__ import annotations
 

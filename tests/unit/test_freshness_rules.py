@@ -2,35 +2,15 @@
 
 from datetime import UTC, datetime
 
-from bot.alerts.freshness import comeback
+from bot.card.state import comeback as shown_comeback
 from bot.sentry.models import Issue
 from bot.slack.dialogs import IgnoreCountRequest, read_ignore_count
-from bot.store.cards import CardRow
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-def row(status: str, substatus: str | None) -> CardRow:
-    return CardRow(
-        id=1,
-        channel="C1",
-        issue_id="9",
-        route_id=1,
-        project="web",
-        first_seen=T0,
-        state="posted",
-        kind="card",
-        message_ts="1.1",
-        claim_token=None,
-        claimed_at=None,
-        posted_at=T0,
-        attempts=0,
-        rendered="x",
-        status=status,
-        substatus=substatus,
-        last_action=None,
-        checked_at=None,
-    )
+def row(status: str, substatus: str | None) -> tuple[str, str | None]:
+    return status, substatus
 
 
 def issue(status: str, substatus: str | None) -> Issue:
@@ -39,6 +19,10 @@ def issue(status: str, substatus: str | None) -> Issue:
         web_base="https://sentry.io",
         org="acme",
     )
+
+
+def comeback(shown: tuple[str, str | None], now: Issue) -> str | None:
+    return shown_comeback(*shown, now)
 
 
 def test_comebacks() -> None:

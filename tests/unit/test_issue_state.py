@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.alerts.delivery import card_state_hash
+from bot.card.state import revision as card_state_hash
 from bot.sentry.models import Issue, IssueState, UnreadableItem
 
 # Anything Sentry (or something posing as it) might put in the fields a card's state reads.

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.alerts.delivery import card_state_hash
+from bot.card.state import revision as card_state_hash
 from bot.sentry import bounds
 from bot.sentry.body import MAX_DEPTH, BodyUnreadable, parse_json, prune_deep
 from bot.sentry.ids import MAX_BIGINT, Cursor, InvalidId, IssueId

@@ -1,4 +1,4 @@
-"""The Sentry error table and the messages shown in Slack (CONTRACT.md §5)."""
+"""The Sentry error table and the messages shown in Slack (docs.sentry.io/api/requests/)."""
 
 from __future__ import annotations
 

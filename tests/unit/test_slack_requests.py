@@ -14,7 +14,8 @@ from tests.fakes import slack_requests as sr
 
 EXAMPLES = Path(__file__).parents[1] / "fakes" / "slack_examples"
 
-# Slack's worked example, reproduced with slack_sdk 3.48 (reference/slack/SIGNING.md §1).
+# Slack's worked example (docs.slack.dev/authentication/verifying-requests-from-slack),
+# reproduced with slack_sdk 3.48 (`slack_sdk/signature/__init__.py`).
 VECTOR_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 VECTOR_TIMESTAMP = 1531420618
 VECTOR_BODY = (

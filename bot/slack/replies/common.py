@@ -1,7 +1,8 @@
 """Shared pieces of `/sentry` replies: text blocks, notices, errors, help, and the reply controls.
 
 Pure: text and explicit state in, `{"text", "blocks"}` out. Anything from Sentry or typed by a
-person goes through `bot.slack.escape`; limits are Slack's (reference/slack/LIMITS.md §1 to §4).
+person goes through `bot.slack.escape`; limits are Slack's (docs.slack.dev/reference/block-kit:
+blocks, block elements, composition objects).
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from bot.slack.reply_actions import ISSUES_MORE, REPLY_OPEN, REPLY_SHARE, QueryR
 
 JSON = dict[str, Any]
 
-MESSAGE_BLOCKS_MAX: Final = 50  # LIMITS.md §1
-SECTION_TEXT_MAX: Final = 3000  # LIMITS.md §2
-FIELD_TEXT_MAX: Final = 2000  # LIMITS.md §2, each section field
-BUTTON_URL_MAX: Final = 3000  # LIMITS.md §3
-FALLBACK_MAX: Final = 3000  # far below the 4,000 characters Slack recommends (LIMITS.md §1)
+MESSAGE_BLOCKS_MAX: Final = 50  # docs.slack.dev/reference/block-kit/blocks
+SECTION_TEXT_MAX: Final = 3000  # Slack docs: section block, `text`
+FIELD_TEXT_MAX: Final = 2000  # Slack docs: section block, each of `fields`
+BUTTON_URL_MAX: Final = 3000  # Slack docs: button element, `url`
+# Far below the 4,000 characters Slack recommends for `text` (Slack changelog
+# api.slack.com/changelog/2018-04-truncating-really-long-messages).
+FALLBACK_MAX: Final = 3000
 CONTROL_BLOCKS: Final = 2  # what `finish` may add: a footer context and an actions block
 
 
@@ -41,7 +44,7 @@ def section(text: str) -> JSON:
 
 
 def fields_section(fields: Sequence[tuple[str, str]]) -> JSON:
-    """Up to 10 `*name*\\nvalue` fields (LIMITS.md §2); values are mrkdwn already escaped."""
+    """Up to 10 `*name*\\nvalue` fields (Slack docs: section block); values are escaped mrkdwn."""
     return {
         "type": "section",
         "fields": [

@@ -27,7 +27,8 @@ from bot.slack.replies.common import (
 from bot.slack.reply_actions import QueryRef
 
 # A card is at most 3 blocks here (title, facts, controls) plus a divider: 10 cards are 40
-# blocks, with a heading, the footer and the controls 43, inside Slack's 50 (LIMITS.md §1).
+# blocks, with a heading, the footer and the controls 43, inside Slack's 50
+# (docs.slack.dev/reference/block-kit/blocks).
 ISSUES_PAGE_SIZE: Final = 10
 CARD_BLOCKS: Final = 4
 FRAMES_SHOWN: Final = 5

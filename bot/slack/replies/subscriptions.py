@@ -1,8 +1,8 @@
 """Replies of `/sentry subscribe`, `unsubscribe`, `subscriptions` and `digest` (pure builders).
 
-Routes come from two places (SPEC §3): the routes file, applied at start, and `/sentry subscribe`,
-stored in the database. Both are shown, each marked with where it lives, because only the Slack
-ones can be removed from Slack.
+Routes come from two places (README: Routes and digests file): the routes file, applied at start,
+and `/sentry subscribe`, stored in the database. Both are shown, each marked with where it lives,
+because only the Slack ones can be removed from Slack.
 """
 
 from __future__ import annotations

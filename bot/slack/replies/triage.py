@@ -2,7 +2,7 @@
 
 A triage reply lists what changed, with each issue's state as Sentry now reports it, and what
 did not change and why. The delete dialog names the issue; its private_metadata (≤ 3,000
-characters, LIMITS.md §4) carries what the submission needs.
+characters, Slack docs: view objects; slack_sdk `View`) carries what the submission needs.
 """
 
 from __future__ import annotations
