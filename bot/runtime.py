@@ -179,6 +179,12 @@ class Runtime:
     async def _poll(self) -> None:
         routes = await self._read_routes()
         self._note_routes(routes)
+        # The first poll runs as the process starts: it waits (bounded) for Sentry's first
+        # verdict on the token, so a revoked token is never searched with.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                self.parts.sentry_watch.first_verdict.wait(), FIRST_CHECK_SECONDS
+            )
         if self.parts.credentials_refused:
             return  # already reported; the credential watches resume polling once accepted
         if not await self.leadership.hold():
