@@ -1,10 +1,11 @@
 """`SentryClient`: the one async client of Sentry's REST API, with its retry and error policy.
 
-Routes, parameters, scopes and status codes follow Sentry's API docs (docs.sentry.io/api/) as
-summarised in the reference CONTRACT.md (§2 auth, §3 pagination, §4 rate limits, §5 errors,
-§6 operations). Everything is parsed into `bot.sentry.models`; failures raise `bot.sentry.errors`.
+Routes, parameters, scopes and status codes follow Sentry's API docs (docs.sentry.io/api/:
+requests, pagination, ratelimits, permissions) and, where they are silent, Sentry's source
+(`src/sentry/api/base.py`, `src/sentry/api/helpers/group_index/`, the endpoints named per
+method). Everything is parsed into `bot.sentry.models`; failures raise `bot.sentry.errors`.
 
-Retry policy (CONTRACT.md §4; docs.sentry.io/api/ratelimits/):
+Retry policy (docs.sentry.io/api/ratelimits/; Sentry `src/sentry/middleware/ratelimit.py`):
 
 * Only 429, 5xx and transport failures are retried, at most `max_attempts` tries in all.
 * A 429 carries no `Retry-After`: the client waits until `X-Sentry-Rate-Limit-Reset` (epoch
@@ -87,7 +88,8 @@ STATE_COLLAPSE = ("stats", "lifetime", "filtered", "unhandled")
 
 logger = logging.getLogger(__name__)
 
-# Scopes named in 401/403 messages; the lowest scope each operation accepts (CONTRACT.md §6).
+# Scopes named in 401/403 messages; the lowest scope each operation accepts
+# (docs.sentry.io/api/permissions/).
 SCOPE_ORG_READ = "org:read"
 SCOPE_PROJECT_READ = "project:read"
 SCOPE_EVENT_READ = "event:read"
@@ -96,8 +98,9 @@ SCOPE_EVENT_ADMIN = "event:admin"
 SCOPE_RELEASES = "project:releases"
 SCOPE_MEMBER_READ = "member:read"
 
-# Sentry's issue-list `limit` and the `group=` batch are capped at 100 (CONTRACT.md §3, §6.3);
-# a bulk mutation touches at most 1000 issues (`BULK_MUTATION_LIMIT`, §6.7).
+# Sentry's issue-list `limit` and the `group=` batch are capped at 100 (Sentry
+# `src/sentry/issues/endpoints/organization_group_index.py`); a bulk mutation touches at most
+# 1000 issues (`BULK_MUTATION_LIMIT`, `src/sentry/api/helpers/group_index/__init__.py`).
 MAX_ISSUE_LIMIT = 100
 BULK_MUTATION_LIMIT = 1000
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -234,9 +237,11 @@ class SentryClient:
         window: tuple[datetime, datetime] | None = None,
     ) -> Page[Issue]:
         """Search the organization's issues; `query` is always sent (Sentry's default is not
-        `is:unresolved` but `is:unresolved issue.priority:[high, medium]`, CONTRACT.md §6.3).
+        `is:unresolved` but `is:unresolved issue.priority:[high, medium]`, Sentry
+        `src/sentry/api/helpers/group_index/index.py`).
 
-        `window` sends `start` and `end` (both required together, CONTRACT.md §6.3): the date
+        `window` sends `start` and `end` (both required together, Sentry
+        `src/sentry/issues/endpoints/organization_group_index.py`): the date
         range the listed issues' event and user counts are computed over.
         """
         params = self._issue_search(query, sort, limit, stats_period, cursor)
@@ -329,7 +334,11 @@ class SentryClient:
         return await self._page(response, Event.from_api)
 
     async def update_issue(self, issue_id: IssueId, changes: Mapping[str, Any]) -> Issue:
-        """Partial update of one issue (CONTRACT.md §6.6); Sentry answers the full issue."""
+        """Partial update of one issue; Sentry answers the full issue.
+
+        Sentry `src/sentry/issues/endpoints/group_details.py` and
+        `src/sentry/api/helpers/group_index/validators/group.py`.
+        """
         _check_changes(changes)
         target = _write_id(issue_id)
         response = await self._request(
@@ -347,8 +356,9 @@ class SentryClient:
         """Update several issues in one request; Sentry answers the changed fields only.
 
         The ids are always explicit: without `id=` Sentry applies the change to every issue that
-        matches the search (CONTRACT.md §6.7), so `_bulk_params` refuses an empty list. Pass
-        ids that were just listed: per the source, ids that match nothing fall back to a search.
+        matches the search (Sentry `src/sentry/api/helpers/group_index/update.py`), so
+        `_bulk_params` refuses an empty list. Pass ids that were just listed: per the source, ids
+        that match nothing fall back to a search.
         """
         params = _bulk_params(ids)
         _check_changes(changes)
@@ -404,7 +414,8 @@ class SentryClient:
         projects: Sequence[Slug | str],
         refs: Sequence[tuple[str, str]] = (),
     ) -> tuple[Release, bool]:
-        """Create a release; the flag is False when it already existed (208, CONTRACT.md §6.13).
+        """Create a release; the flag is False when it already existed (208, Sentry
+        `OrganizationReleasesEndpoint.post`).
 
         `refs` are `(repository, commit sha)` pairs. Not retried once sent (module docstring).
         """
@@ -599,7 +610,7 @@ class SentryClient:
         except BodyUnreadable:
             body = None
         # Error texts reach Slack replies and the action log: clamped like any Sentry text.
-        if isinstance(body, str):  # the 429 body is a JSON string (CONTRACT.md §4)
+        if isinstance(body, str):  # a JSON string: Sentry `src/sentry/middleware/ratelimit.py`
             detail = bounds.text(body, bounds.MAX_WORD * 2)
         elif isinstance(body, Mapping):
             message = body.get("detail", body.get("message"))

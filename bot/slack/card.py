@@ -3,7 +3,8 @@
 Pure functions: an `Issue` and explicit state in, `{"text", "blocks"}` out; no clock, no settings,
 no I/O, so an action handler re-renders a card with the same builder after re-fetching the issue.
 Every Sentry string goes through `escape.mrkdwn` / `escape.plain` / `escape.link`; the limits
-below are Slack's (reference/slack/LIMITS.md, section given per constant).
+below are Slack's (Block Kit reference, docs.slack.dev/reference/block-kit; page named per
+constant).
 """
 
 from __future__ import annotations
@@ -22,16 +23,17 @@ from bot.triage.vocabulary import duration_words
 
 JSON = dict[str, Any]
 
-MESSAGE_BLOCKS_MAX: Final = 50  # LIMITS.md §1
-SECTION_TEXT_MAX: Final = 3000  # LIMITS.md §2, section text
-SECTION_FIELD_MAX: Final = 2000  # LIMITS.md §2, each section field
-CONTEXT_TEXT_MAX: Final = 3000  # LIMITS.md §4, any text object
-OPTION_TEXT_MAX: Final = 75  # LIMITS.md §4, option text
-BUTTON_TEXT_MAX: Final = 75  # LIMITS.md §3, button text
-BUTTON_URL_MAX: Final = 3000  # LIMITS.md §3, button url
+MESSAGE_BLOCKS_MAX: Final = 50  # docs.slack.dev/reference/block-kit/blocks
+SECTION_TEXT_MAX: Final = 3000  # Slack docs: section block, `text`
+SECTION_FIELD_MAX: Final = 2000  # Slack docs: section block, each of `fields`
+CONTEXT_TEXT_MAX: Final = 3000  # Slack docs: text object
+OPTION_TEXT_MAX: Final = 75  # Slack docs: option object, `text`
+BUTTON_TEXT_MAX: Final = 75  # Slack docs: button element, `text`
+BUTTON_URL_MAX: Final = 3000  # Slack docs: button element, `url`
 
 # Display bounds, well inside the limits above: a card stays readable and each line's budget is
-# provable. The fallback text stays far below the 4,000 characters Slack recommends (LIMITS.md §1).
+# provable. The fallback text stays far below the 4,000 characters Slack recommends (Slack
+# changelog api.slack.com/changelog/2018-04-truncating-really-long-messages).
 TITLE_MAX: Final = 300
 CULPRIT_MAX: Final = 500
 NAME_MAX: Final = 200
@@ -43,9 +45,10 @@ FALLBACK_CULPRIT_MAX: Final = 200
 
 # Storm summary: each issue line is at most STORM_LINE_MAX characters (emoji 22 + link 800 +
 # short id 60 + project 60 + events 30 + separators), so three lines always fit one section
-# (3 * 990 + 2 newlines <= 3000, LIMITS.md §2). STORM_MAX_ISSUES lines need at most 10 issue
-# sections, plus mentions, heading and footer: 13 blocks <= 50 (LIMITS.md §1), and at most
-# about 30,000 characters, inside the 40,000-character message limit (LIMITS.md §1).
+# (3 * 990 + 2 newlines <= 3000, Slack docs: section block). STORM_MAX_ISSUES lines need at most
+# 10 issue sections, plus mentions, heading and footer: 13 blocks <= 50 (Slack docs: blocks), and
+# at most about 30,000 characters, inside the 40,000-character message limit (Slack changelog
+# api.slack.com/changelog/2018-04-truncating-really-long-messages).
 STORM_LINE_MAX: Final = 990
 STORM_LINK_MAX: Final = 800
 STORM_TITLE_MAX: Final = 150
@@ -64,8 +67,9 @@ UNKNOWN_LEVEL_EMOJI: Final = ":grey_question:"
 RESOLVE_OPTIONS: Final = actions.options("resolve")
 IGNORE_OPTIONS: Final = actions.options("ignore")
 
-# Sentry statuses after which the card offers "Unresolve" (reference/sentry/CONTRACT.md §6.6;
-# `muted` is the legacy alias of `ignored`).
+# Sentry statuses after which the card offers "Unresolve" (Sentry
+# `src/sentry/api/helpers/group_index/validators/group.py`; `muted` is the legacy alias of
+# `ignored`).
 RESOLVED_STATUSES: Final = frozenset({"resolved", "resolvedInNextRelease"})
 IGNORED_STATUSES: Final = frozenset({"ignored", "muted"})
 
@@ -100,7 +104,7 @@ def slack_date(moment: datetime) -> str:
     """A `<!date^…>` token: Slack shows it in the reader's time zone, so no clock is needed.
 
     Format: https://docs.slack.dev/messaging/formatting-message-text (date formatting); the
-    fallback after `|` is UTC for clients that cannot render the token (LIMITS.md §8 table).
+    fallback after `|` is UTC for clients that cannot render the token.
     """
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     fallback = aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -195,7 +199,7 @@ def fallback_text(issue: Issue) -> str:
 
 
 def mentions_line(mentions: Sequence[str]) -> str:
-    """The configured mentions, validated; as many as fit one section (LIMITS.md §2)."""
+    """The configured mentions, validated; as many as fit one section (Slack docs: section)."""
     line = ""
     for slack_id in mentions:
         candidate = f"{line} {mention(slack_id)}".strip()
@@ -209,7 +213,8 @@ def mentions_line(mentions: Sequence[str]) -> str:
 
 
 def _mrkdwn_object(text: str) -> JSON:
-    # verbatim: no auto-linking of channel names or bare URLs in Sentry text (LIMITS.md §4);
+    # verbatim: no auto-linking of channel names or bare URLs in Sentry text (Slack docs: text
+    # object, `verbatim`);
     # the bot's own <…> sequences are still honoured.
     return {"type": "mrkdwn", "text": text, "verbatim": True}
 
@@ -355,7 +360,7 @@ def build_issue_card(
     last_action: LastAction | None = None,
     mentions: Sequence[str] = (),
 ) -> JSON:
-    """The triage card for one issue: `{"text": fallback, "blocks": [...]}` (SPEC §6).
+    """The triage card for one issue: `{"text": fallback, "blocks": [...]}`.
 
     `mentions` are Slack user (`U…`/`W…`) or user-group (`S…`) IDs pinged on a new card; pass
     them only when posting, never on updates. Raises ValueError for a malformed mention or user
@@ -378,7 +383,7 @@ def build_issue_card(
 
 
 def build_regression_reply(issue: Issue) -> JSON:
-    """The threaded reply under a card when its issue comes back (SPEC §5).
+    """The threaded reply under a card when its issue comes back (README: Triage from the card).
 
     "Escalating: …" when Sentry's substatus says so, "Regressed: …" otherwise.
     """

@@ -84,8 +84,9 @@ sa.Index("ix_cards_outbox", cards.c.outbox_id)
 
 # Version 2 ----------------------------------------------------------------------------------
 
-# Every triage attempt from Slack, allowed or refused (SPEC §8). `request_key` identifies
-# one Slack interaction, so a retried delivery of the same click is applied once.
+# Every triage attempt from Slack, allowed or refused (README: Triage from the card).
+# `request_key` identifies one Slack interaction, so a retried delivery of the same click is
+# applied once.
 actions = sa.Table(
     "actions",
     metadata,
