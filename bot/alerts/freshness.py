@@ -27,7 +27,7 @@ from bot.card.replies import PRODUCER as REPLY_PRODUCER
 from bot.card.replies import ReplyStore
 from bot.card.state import comeback
 from bot.card.state import revision as card_revision
-from bot.card.store import CardRow, CardStore
+from bot.card.store import CardStore, TrackedCard
 from bot.outbox.delivery import Draft, Outbox, drawn
 from bot.outbox.store import OutboxRow
 from bot.sentry.client import SentryClient
@@ -52,7 +52,7 @@ def describe_reply(row: OutboxRow) -> str:
     return f"card {card_id}, number {seq}"
 
 
-def _differs(state: Issue | IssueState | None, row: CardRow) -> bool:
+def _differs(state: Issue | IssueState | None, row: TrackedCard) -> bool:
     return state is not None and card_revision(state) != row.rendered
 
 
@@ -117,12 +117,16 @@ class Freshness:
             logger.warning("cannot refresh %d cards from Sentry: %s", len(rows), exc)
             return report
         unchanged: list[int] = []
-        for row in rows:
-            issue = issues.get(row.issue_id)
+        drawn: list[int] = []
+        for tracked in rows:
+            issue = issues.get(tracked.issue_id)
             report.checked += 1
-            if issue is None or card_revision(issue) == row.rendered:
-                unchanged.append(row.id)
-                continue
+            if issue is None or card_revision(issue) == tracked.rendered:
+                unchanged.append(tracked.id)
+            else:
+                drawn.append(tracked.id)
+        for row in await self._cards.rows(drawn):
+            issue = issues[row.issue_id]
             kind = comeback(row.status, row.substatus, issue)
             if not await self._updater.render(row, issue, record=kind is None):
                 continue

@@ -59,6 +59,16 @@ class CardRow:
         return self.post.state == POSTED and self.post.posted_as == CARD and bool(self.message_ts)
 
 
+@dataclass(frozen=True, slots=True)
+class TrackedCard:
+    """What the refresh compares with Sentry: a card's id, its issue and what it shows. The
+    whole row (`CardRow`) is read only for the cards that changed."""
+
+    id: int
+    issue_id: str
+    rendered: str | None
+
+
 _CARD_FIELDS = tuple(name for name in CardRow.__dataclass_fields__ if name != "post")
 _JOINED = with_post(cards, _CARD_FIELDS)
 
@@ -139,12 +149,28 @@ class CardStore:
         found = await self._select(_JOINED.where(cards.c.id == card_id))
         return found[0] if found else None
 
-    async def tracked(self, *, posted_since: datetime, limit: int) -> list[CardRow]:
-        """Cards posted as cards, young enough to keep current, least recently checked first."""
-        return await self._select(
-            _JOINED.where(_tracked(posted_since))
+    async def tracked(self, *, posted_since: datetime, limit: int) -> list[TrackedCard]:
+        """Cards posted as cards, young enough to keep current, least recently checked first:
+        three columns each, since a refresh compares a thousand of them every cycle."""
+        query = (
+            sa.select(cards.c.id, cards.c.issue_id, cards.c.rendered)
+            .select_from(cards.join(outbox, cards.c.outbox_id == outbox.c.id))
+            .where(_tracked(posted_since))
             .order_by(cards.c.checked_at.is_not(None), cards.c.checked_at, cards.c.id)
             .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            return [
+                TrackedCard(id=r.id, issue_id=r.issue_id, rendered=r.rendered)
+                for r in await conn.execute(query)
+            ]
+
+    async def rows(self, card_ids: Sequence[int]) -> list[CardRow]:
+        """The whole rows of these cards, in id order."""
+        if not card_ids:
+            return []
+        return await self._select(
+            _JOINED.where(cards.c.id.in_(list(card_ids))).order_by(cards.c.id)
         )
 
     async def count_tracked(self, *, posted_since: datetime) -> int:
