@@ -11,32 +11,41 @@ each test makes its own issues and looks only at the Sentry requests made after 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.command_flows import (
+    ADMIN,
+    BILLING,
+    CHANNEL,
+    MEMBER,
+    PEER,
+    STRANGER,
+    TEAM,
+    command,
+    issue_path,
+    rendered,
+    response_post,
+    send,
+    since,
+    writes,
+)
 from tests.e2e.conftest import BotFactory
 from tests.e2e.harness import TOKENS, BotProcess
-from tests.fakes.sentry_server import FakeSentry, RecordedRequest
+from tests.fakes.sentry_server import FakeSentry
 from tests.fakes.slack_requests import (
     form_body,
     interactive_body,
-    post_to_bot,
-    sign,
     slash_command,
     view_submission,
 )
 from tests.fakes.slack_server import FakeSlack
-from tests.fakes.slack_workspace import ResponsePost
 
 pytestmark = pytest.mark.e2e
 
-CHANNEL = "C0TRIAGE1"
-TEAM = "T111"
-ADMIN, MEMBER, BILLING, STRANGER, PEER = "U0ADMIN", "U0MEMBER", "U0BILLING", "U0GHOST", "U0PEER"
 CONFIG = f"routes:\n  - channel: {CHANNEL}\n    projects: [web]\n"
 
 
@@ -88,77 +97,6 @@ def bot(
     with BotProcess(env, workdir=workdir) as process:
         process.wait_ready()
         yield process
-
-
-# ---- helpers ----------------------------------------------------------------------------------
-
-
-def send(bot: BotProcess, body: str) -> None:
-    """POST a signed body to the bot and check Slack's 3-second acknowledgement."""
-    reply = post_to_bot(
-        f"{bot.url}/slack/events",
-        body,
-        sign(body, TOKENS["SLACK_SIGNING_SECRET"], int(time.time())),
-    )
-    assert reply.status == 200, reply.body
-    assert reply.elapsed < 3.0
-
-
-def response_post(slack: FakeSlack, url: str, timeout: float = 10.0) -> ResponsePost:
-    response_id = url.rsplit("/", 1)[1]
-
-    def posts() -> list[ResponsePost]:
-        return [p for p in slack.response_posts() if p.response_id == response_id]
-
-    slack.wait_for(lambda: bool(posts()), timeout)
-    return posts()[-1]
-
-
-def command(
-    bot: BotProcess, slack: FakeSlack, text: str, *, user: str = ADMIN, channel: str = CHANNEL
-) -> dict[str, Any]:
-    """Run `/sentry text` as `user`; the body the bot posted to the command's response_url."""
-    return command_post(bot, slack, text, user=user, channel=channel).body
-
-
-def command_post(
-    bot: BotProcess,
-    slack: FakeSlack,
-    text: str,
-    *,
-    user: str = ADMIN,
-    channel: str = CHANNEL,
-    trigger_id: str = "111.222.valid",
-) -> ResponsePost:
-    url = slack.new_response_url(channel=channel, user=user)
-    fields = slash_command(
-        text,
-        user_id=user,
-        team_id=TEAM,
-        channel_id=channel,
-        response_url=url,
-        trigger_id=trigger_id,
-    )
-    send(bot, form_body(fields))
-    post = response_post(slack, url)
-    assert post.outcome in ("ephemeral", "posted", "replaced"), post
-    return post
-
-
-def rendered(body: dict[str, Any]) -> str:
-    return body.get("text", "") + json.dumps(body.get("blocks") or [], ensure_ascii=False)
-
-
-def since(sentry: FakeSentry, mark: int) -> list[RecordedRequest]:
-    return sentry.requests[mark:]
-
-
-def writes(sentry: FakeSentry, mark: int) -> list[RecordedRequest]:
-    return [r for r in since(sentry, mark) if r.method in ("PUT", "POST", "DELETE")]
-
-
-def issue_path(ref: str, rest: str = "") -> str:
-    return f"/api/0/organizations/acme/issues/{ref}/{rest}"
 
 
 # ---- help and errors --------------------------------------------------------------------------

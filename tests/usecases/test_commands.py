@@ -9,32 +9,44 @@ requests made after it started.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.command_flows import (
+    ADMIN,
+    BILLING,
+    CHANNEL,
+    MEMBER,
+    ORG_ISSUES,
+    PEER,
+    STRANGER,
+    TEAM,
+    buttons,
+    click,
+    command,
+    command_post,
+    issue_path,
+    only,
+    rendered,
+    response_post,
+    send,
+    since,
+    writes,
+)
 from tests.e2e.harness import TOKENS
-from tests.fakes.sentry_server import FakeSentry, RecordedRequest
+from tests.fakes.sentry_server import FakeSentry
 from tests.fakes.slack_requests import (
-    action_for,
-    block_actions,
     form_body,
     interactive_body,
-    post_to_bot,
-    sign,
     slash_command,
     view_submission,
 )
 from tests.fakes.slack_server import FakeSlack
-from tests.fakes.slack_workspace import ResponsePost
 from tests.inprocess import InProcessBot
 
-CHANNEL = "C0TRIAGE1"
-TEAM = "T111"
-ADMIN, MEMBER, BILLING, STRANGER, PEER = "U0ADMIN", "U0MEMBER", "U0BILLING", "U0GHOST", "U0PEER"
 CONFIG = f"routes:\n  - channel: {CHANNEL}\n    projects: [web]\n"
 
 
@@ -89,120 +101,6 @@ def bot(
         process.wait_ready()
         process.poll_now()  # the start-up poll is over before any test looks at Sentry's log
         yield process
-
-
-# ---- helpers ----------------------------------------------------------------------------------
-
-
-def send(bot: InProcessBot, body: str) -> None:
-    """POST a signed body to the bot and check Slack's 3-second acknowledgement."""
-    reply = post_to_bot(
-        f"{bot.url}/slack/events",
-        body,
-        sign(body, TOKENS["SLACK_SIGNING_SECRET"], int(time.time())),
-    )
-    assert reply.status == 200, reply.body
-    assert reply.elapsed < 3.0
-
-
-def response_post(slack: FakeSlack, url: str, timeout: float = 10.0) -> ResponsePost:
-    response_id = url.rsplit("/", 1)[1]
-
-    def posts() -> list[ResponsePost]:
-        return [p for p in slack.response_posts() if p.response_id == response_id]
-
-    slack.wait_for(lambda: bool(posts()), timeout)
-    return posts()[-1]
-
-
-def command(
-    bot: InProcessBot, slack: FakeSlack, text: str, *, user: str = ADMIN, channel: str = CHANNEL
-) -> dict[str, Any]:
-    """Run `/sentry text` as `user`; the body the bot posted to the command's response_url."""
-    return command_post(bot, slack, text, user=user, channel=channel).body
-
-
-def command_post(
-    bot: InProcessBot,
-    slack: FakeSlack,
-    text: str,
-    *,
-    user: str = ADMIN,
-    channel: str = CHANNEL,
-    trigger_id: str = "111.222.valid",
-) -> ResponsePost:
-    url = slack.new_response_url(channel=channel, user=user)
-    fields = slash_command(
-        text,
-        user_id=user,
-        team_id=TEAM,
-        channel_id=channel,
-        response_url=url,
-        trigger_id=trigger_id,
-    )
-    send(bot, form_body(fields))
-    post = response_post(slack, url)
-    assert post.outcome in ("ephemeral", "posted", "replaced"), post
-    return post
-
-
-def rendered(body: dict[str, Any]) -> str:
-    return body.get("text", "") + json.dumps(body.get("blocks") or [], ensure_ascii=False)
-
-
-def since(sentry: FakeSentry, mark: int) -> list[RecordedRequest]:
-    return sentry.requests[mark:]
-
-
-def only(sentry: FakeSentry, mark: int, method: str, path: str) -> list[RecordedRequest]:
-    return [r for r in since(sentry, mark) if r.method == method and r.path == path]
-
-
-def writes(sentry: FakeSentry, mark: int) -> list[RecordedRequest]:
-    return [r for r in since(sentry, mark) if r.method in ("PUT", "POST", "DELETE")]
-
-
-def buttons(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for block in body.get("blocks") or []:
-        for element in block.get("elements", []):
-            if element.get("type") == "button" and element["action_id"].startswith(
-                ("reply.", "issues.")
-            ):
-                found[element["action_id"]] = element
-    return found
-
-
-def click(
-    bot: InProcessBot,
-    slack: FakeSlack,
-    post: ResponsePost,
-    action_id: str,
-    *,
-    user: str = ADMIN,
-) -> str:
-    """Click a button of an ephemeral reply; returns the response_url the bot answers on."""
-    ephemeral = [e for e in slack.ephemerals(user) if e.blocks == post.body.get("blocks")][-1]
-    url = slack.new_response_url(
-        channel=ephemeral.channel, message_ts=ephemeral.ts, user=user, ephemeral=True
-    )
-    message = {
-        "type": "message",
-        "ts": ephemeral.ts,
-        "text": ephemeral.text,
-        "blocks": ephemeral.blocks,
-    }
-    action = action_for(ephemeral.blocks or [], action_id)
-    payload = block_actions(user, TEAM, ephemeral.channel, message, action, url, is_ephemeral=True)
-    send(bot, interactive_body(payload))
-    return url
-
-
-ORG_ISSUES = "/api/0/organizations/acme/issues/"
-
-
-def issue_path(ref: str, rest: str = "") -> str:
-    return f"/api/0/organizations/acme/issues/{ref}/{rest}"
 
 
 # ---- help and errors --------------------------------------------------------------------------
