@@ -339,7 +339,10 @@ class FakeSentry(SentryOrgState):
         self, count: int, *, inflated_bytes: int = 1 << 30, path_contains: str | None = None
     ) -> None:
         """Answer the next `count` matching requests 200 with a gzip body that inflates to
-        `inflated_bytes` of valid JSON (an empty list padded with spaces)."""
+        `inflated_bytes` of valid JSON (an empty list padded with spaces). The body is made
+        now: compressing a gigabyte takes seconds, and made while the request waits it would
+        reach the client as a slow answer instead of a large one."""
+        gzip_bomb(inflated_bytes)
         self._add_fault(Fault("gzip_bomb", count, path_contains, size=inflated_bytes))
 
     def raw_error_next(
