@@ -13,20 +13,9 @@ import pytest
 from tests.e2e.conftest import CHANNEL, BotFactory, wait_polls
 from tests.fakes.sentry_server import FakeSentry
 from tests.fakes.slack_server import FakeSlack
+from tests.slack_views import cards_for, top_level
 
 pytestmark = pytest.mark.e2e
-
-
-def top_level(slack: FakeSlack, channel: str = CHANNEL) -> list[object]:
-    return [m for m in slack.messages(channel) if m.thread_ts is None]
-
-
-def cards_for(slack: FakeSlack, issue_id: str, channel: str = CHANNEL) -> list[object]:
-    return [
-        m
-        for m in slack.messages(channel)
-        if (m.metadata or {}).get("event_payload", {}).get("issue_id") == issue_id
-    ]
 
 
 def test_a_new_issue_becomes_exactly_one_card(

@@ -9,30 +9,13 @@ import json
 import httpx
 import pytest
 
-from tests.e2e.conftest import CHANNEL, BotFactory, wait_polls
-from tests.e2e.harness import TOKENS, BotProcess
+from tests.e2e.conftest import BotFactory, wait_polls
+from tests.e2e.harness import TOKENS
 from tests.fakes.sentry_server import FakeSentry
 from tests.fakes.slack_server import FakeSlack
+from tests.slack_views import cards, health
 
 pytestmark = pytest.mark.e2e
-
-
-def cards(slack: FakeSlack, issue_id: str, channel: str = CHANNEL) -> list[object]:
-    return [
-        m
-        for m in slack.messages(channel)
-        if issue_id
-        in str((m.metadata or {}).get("event_payload", {}).get("issue_id", ""))
-        + ","
-        + str((m.metadata or {}).get("event_payload", {}).get("issue_ids", ""))
-    ]
-
-
-def health(bot: BotProcess) -> dict[str, object]:
-    response = httpx.get(f"{bot.url}/healthz", timeout=5)
-    assert response.status_code == 200
-    data: dict[str, object] = response.json()
-    return data
 
 
 def test_metrics_and_json_logs_without_tokens(

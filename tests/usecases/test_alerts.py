@@ -9,19 +9,8 @@ from datetime import UTC, datetime, timedelta
 from tests.e2e.conftest import CHANNEL, wait_polls
 from tests.fakes.sentry_server import FakeSentry
 from tests.fakes.slack_server import FakeSlack
+from tests.slack_views import cards_for, top_level
 from tests.usecases.conftest import BotFactory
-
-
-def top_level(slack: FakeSlack, channel: str = CHANNEL) -> list[object]:
-    return [m for m in slack.messages(channel) if m.thread_ts is None]
-
-
-def cards_for(slack: FakeSlack, issue_id: str, channel: str = CHANNEL) -> list[object]:
-    return [
-        m
-        for m in slack.messages(channel)
-        if (m.metadata or {}).get("event_payload", {}).get("issue_id") == issue_id
-    ]
 
 
 def test_a_new_issue_becomes_exactly_one_card(

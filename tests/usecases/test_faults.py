@@ -9,26 +9,8 @@ import pytest
 from tests.e2e.conftest import CHANNEL, routes_yaml, searches, wait_polls
 from tests.fakes.sentry_server import FakeSentry
 from tests.fakes.slack_server import FakeSlack
-from tests.inprocess import InProcessBot
+from tests.slack_views import cards, health
 from tests.usecases.conftest import BotFactory
-
-
-def cards(slack: FakeSlack, issue_id: str, channel: str = CHANNEL) -> list[object]:
-    return [
-        m
-        for m in slack.messages(channel)
-        if issue_id
-        in str((m.metadata or {}).get("event_payload", {}).get("issue_id", ""))
-        + ","
-        + str((m.metadata or {}).get("event_payload", {}).get("issue_ids", ""))
-    ]
-
-
-def health(bot: InProcessBot) -> dict[str, object]:
-    response = httpx.get(f"{bot.url}/healthz", timeout=5)
-    assert response.status_code == 200
-    data: dict[str, object] = response.json()
-    return data
 
 
 def test_sentry_outages_are_survived_and_nothing_is_lost(
