@@ -43,7 +43,7 @@ from bot.outbox.store import OutboxStore
 from bot.readiness import CredentialWatch, Readiness
 from bot.sentry.client import SentryClient, time_limits
 from bot.settings import Settings
-from bot.slack.card import build_issue_card
+from bot.slack.card import build_compact_card, build_issue_card
 from bot.slack.notifier import SlackNotifier
 from bot.slack.profiles import SlackProfiles
 from bot.slack.retries import CappedRateLimitRetryHandler
@@ -55,6 +55,9 @@ from bot.store.routes import RouteStore
 from bot.triage.directory import MemberDirectory
 from bot.triage.identity import IdentityResolver
 from bot.triage.service import TriageService
+from bot.unfurls.links import SentryWeb
+from bot.unfurls.service import Unfurler
+from bot.unfurls.slack import SlackUnfurls
 
 SLACK_TIMEOUT_SECONDS = 15
 # Longest a single Slack call may sleep on rate limits (never more than one poll interval);
@@ -152,6 +155,13 @@ class Factory:
             metrics=self.metrics,
             clock=utc_now,
         )
+        self.unfurler = Unfurler(
+            sentry=self.sentry,
+            web=SentryWeb.from_base_url(settings.sentry_base_url, settings.sentry_org),
+            viewers=self.triage,
+            screen=SlackUnfurls(self.slack),
+            draw=build_compact_card,
+        )
         self.freshness = Freshness(
             sentry=self.sentry,
             cards=self.cards,
@@ -208,6 +218,7 @@ class Factory:
                     scheduler=self.digest_scheduler,
                     clock=utc_now,
                 ),
+                unfurls=self.unfurler,
             ),
         )
         self.slack_watch = CredentialWatch(

@@ -12,6 +12,7 @@ from bot.sentry.client import SentryClient
 from bot.slack.notifier import SlackNotifier
 from bot.store.routes import RouteStore
 from bot.triage.service import TriageService
+from bot.unfurls.service import Unfurler
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class HandlerContext:
     routes: RouteStore
     triage: TriageService
     digests: DigestService | None = None
+    unfurls: Unfurler | None = None
 
 
 def build_app(*, client: AsyncWebClient, signing_secret: str, verify_requests: bool) -> AsyncApp:
@@ -41,10 +43,11 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, verify_requests: b
 def register(app: AsyncApp, ctx: HandlerContext) -> None:
     """Bind every listener of the app; the catch-alls and the error handler come last, as Bolt
     runs the first listener that matches."""
-    from bot.handlers import card_actions, commands, digest_actions
+    from bot.handlers import card_actions, commands, digest_actions, unfurls
     from bot.handlers.fallbacks import Fallbacks
 
     card_actions.register(app, ctx)
     commands.register(app, ctx)
     digest_actions.register(app, ctx)
+    unfurls.register(app, ctx)
     Fallbacks().register(app)

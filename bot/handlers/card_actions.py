@@ -17,7 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.handlers import HandlerContext
+from bot.handlers import HandlerContext, unfurls
 from bot.handlers.answered import answered
 from bot.sentry.ids import IssueId
 from bot.slack import actions
@@ -148,6 +148,8 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         message = result_message(result)
         if message:
             await respond(text=message, response_type="ephemeral", replace_original=False)
+        # A card unfurled under someone's message is not a tracked card: redraw it here.
+        await unfurls.redraw_after_triage(ctx.unfurls, body, result)
 
     for action_id in (
         actions.ISSUE_RESOLVE,

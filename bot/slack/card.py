@@ -1,4 +1,5 @@
-"""Block Kit messages for Sentry issues: the triage card, the storm summary, the regression reply.
+"""Block Kit messages for Sentry issues: the triage card (and its compact variant for link
+unfurls), the storm summary, the regression reply.
 
 Pure functions: an `Issue` and explicit state in, `{"text", "blocks"}` out; no clock, no settings,
 no I/O, so an action handler re-renders a card with the same builder after re-fetching the issue.
@@ -261,9 +262,9 @@ def _with_block_ids(text: str, parts: list[tuple[str, JSON]], issue_id: str) -> 
 # ---- the issue card -------------------------------------------------------------------------
 
 
-def _title_block(issue: Issue) -> JSON:
+def _title_block(issue: Issue, *, with_culprit: bool = True) -> JSON:
     title = one_line(issue.title) or "(no title)"
-    culprit = one_line(issue.culprit)
+    culprit = one_line(issue.culprit) if with_culprit else ""
     culprit_line = f"\n{mrkdwn(culprit, CULPRIT_MAX)}" if culprit else ""
     # emoji (<= 22) + " *" + link + "*" + culprit line (<= 501) stays within 3000.
     room = SECTION_TEXT_MAX - 25 - len(culprit_line)
@@ -373,6 +374,41 @@ def build_issue_card(
         parts.append(("mentions", _section(line)))
     parts.append(("title", _title_block(issue)))
     parts.append(("facts", _facts_block(issue)))
+    if last_action is not None:
+        parts.append(("triage", _last_action_block(last_action)))
+    parts.append(("controls", _controls_block(issue)))
+    return _with_block_ids(fallback_text(issue), parts, issue.id)
+
+
+def _compact_facts_block(issue: Issue) -> JSON:
+    """The alert card's facts in one context line (at most about 1,000 characters: short id
+    60, project 200, status and assignee about 260 each, counts and date; within the 3,000 of
+    Slack docs: text object)."""
+    assignee = (
+        mrkdwn(assignee_label(issue.assigned_to), NAME_MAX) if issue.assigned_to else "Unassigned"
+    )
+    facts = (
+        f"{level_emoji(issue.level)} {level_word(issue.level)}",
+        f"*{mrkdwn(one_line(issue.short_id) or issue.id, SHORT_ID_MAX)}*",
+        mrkdwn(project_label(issue), NAME_MAX),
+        status_words(issue),
+        f"Assignee: {assignee}",
+        f"{issue.count:,} event{'' if issue.count == 1 else 's'}",
+        f"{issue.user_count:,} user{'' if issue.user_count == 1 else 's'}",
+        f"Last seen {slack_date(issue.last_seen)}",
+    )
+    return {"type": "context", "elements": [_mrkdwn_object(" · ".join(facts))]}
+
+
+def build_compact_card(issue: Issue, *, last_action: LastAction | None = None) -> JSON:
+    """The card's compact variant, for a Sentry link unfurled in someone's message: the title,
+    one line of facts (level, short ID, project, status, assignee, events, users, last seen),
+    the last triage action and the alert card's own controls. At most 4 blocks, none of them
+    `rich_text` (which chat.unfurl refuses; Slack docs: "Unfurling links in messages")."""
+    parts: list[tuple[str, JSON]] = [
+        ("title", _title_block(issue, with_culprit=False)),
+        ("facts", _compact_facts_block(issue)),
+    ]
     if last_action is not None:
         parts.append(("triage", _last_action_block(last_action)))
     parts.append(("controls", _controls_block(issue)))

@@ -18,4 +18,6 @@ BOT_SCOPES: Final[dict[str, str]] = {
     "commands": "the /sentry slash command",
     "users:read": "users.info: who clicked, to map Slack users to Sentry members",
     "users:read.email": "users.info e-mail addresses, the key to Sentry members",
+    "links:read": "the link_shared event: a Sentry issue link was posted",
+    "links:write": "chat.unfurl: show a shared Sentry issue link as a card",
 }

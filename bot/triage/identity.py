@@ -21,7 +21,9 @@ from bot.triage.directory import MemberDirectory
 TRIAGE_ROLES = frozenset({"member", "admin", "manager", "owner"})
 ADMIN_ROLES = frozenset({"admin", "manager", "owner"})
 
-Need = Literal["triage", "admin"]
+# "view": see an issue's details (an unfurled link): any mapped member of this workspace who is
+# not a guest, whatever their Sentry role.
+Need = Literal["triage", "admin", "view"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,9 @@ class SlackProfile:
     team: str
     is_bot: bool
     deleted: bool
+    guest: bool = False
+    """A multi- or single-channel guest (Slack docs: users.info, `is_restricted`,
+    `is_ultra_restricted`)."""
 
 
 class SlackProfileError(Exception):
@@ -146,6 +151,12 @@ class IdentityResolver:
                 f"No member of the Sentry organization {self._org} has the e-mail "
                 f"{profile.email}. Ask a Sentry owner to invite that address, or add it "
                 "to your Sentry account's e-mails."
+            )
+        if need == "view":
+            if profile.guest:
+                return Refusal("Guests of this workspace cannot see Sentry issue details here.")
+            return Identity(
+                slack_user=slack_user, slack_team=slack_team, email=profile.email, member=member
             )
         allowed = ADMIN_ROLES if need == "admin" else TRIAGE_ROLES
         if member.role not in allowed:

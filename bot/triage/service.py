@@ -60,6 +60,8 @@ class TriageResult:
     refused: str | None = None
     duplicate: bool = False
     operation: TriageAction | None = None
+    last_action: LastAction | None = None
+    """The action as cards show it ("Resolved by …"), once Sentry was asked."""
 
 
 def explain(error: SentryError, operation: TriageAction) -> str:
@@ -170,6 +172,7 @@ class TriageService:
             except SentryError:
                 label = ""
         last = LastAction(slack_user_id=slack_user, verb=words(op, assignee_label=label), at=now)
+        result.last_action = last
         for issue_id in succeeded:
             try:
                 issue = await self._updater.refresh_issue(issue_id, last_action=last)

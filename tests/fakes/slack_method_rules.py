@@ -34,6 +34,8 @@ MANIFEST_BOT_SCOPES = frozenset(
         "commands",
         "users:read",
         "users:read.email",
+        "links:read",
+        "links:write",
     }
 )
 
@@ -45,6 +47,7 @@ METHOD_SCOPES: dict[str, tuple[str, str] | None] = {
     "chat.postEphemeral": ("chat:write", "chat:write"),
     "chat.delete": ("chat:write", "chat:write"),
     "chat.getPermalink": None,
+    "chat.unfurl": ("links:write", "links:write"),
     "conversations.history": ("channels:history", "groups:history"),
     "conversations.replies": ("channels:history", "groups:history"),
     "conversations.join": ("channels:join", "channels:join"),

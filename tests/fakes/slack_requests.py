@@ -30,10 +30,10 @@ import hmac
 import itertools
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
@@ -309,6 +309,82 @@ def event_callback(
         "event_context": f"1-{event_type}-{team_id}-{channel}",
         "context_team_id": team_id,
         "context_enterprise_id": None,
+    }
+
+
+def link_shared(
+    *,
+    channel: str,
+    user: str,
+    message_ts: str,
+    urls: Sequence[str],
+    unfurl_id: str,
+    thread_ts: str | None = None,
+    is_bot_user_member: bool = True,
+) -> dict[str, Any]:
+    """The `link_shared` event of a message posted with `urls` (Slack docs: link_shared event,
+    "Unfurling links in messages"; `slack_examples/events_api_link_shared.json`). `domain` is the
+    registered domain that matched: here the link's host."""
+    event: dict[str, Any] = {
+        "type": "link_shared",
+        "channel": channel,
+        "is_bot_user_member": is_bot_user_member,
+        "user": user,
+        "message_ts": message_ts,
+        "unfurl_id": unfurl_id,
+        "source": "conversations_history",
+        "links": [{"domain": urlsplit(url).hostname or "", "url": url} for url in urls],
+        "event_ts": message_ts,
+    }
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def unfurl_block_actions(
+    user_id: str,
+    team_id: str,
+    channel_id: str,
+    message_ts: str,
+    url: str,
+    blocks: list[dict[str, Any]],
+    action: Mapping[str, Any],
+    response_url: str,
+    *,
+    trigger_id: str = "4916855695380.xxx.yyy",
+    api_app_id: str = "A111",
+) -> dict[str, Any]:
+    """A click inside an app unfurl: the container names the person's message and the unfurled
+    url, `app_unfurl` holds only the app's blocks, and there is no `message` (Slack docs:
+    "Unfurling links in messages", alternate interactive payload behavior)."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user_id, "team_id": team_id},
+        "api_app_id": api_app_id,
+        "token": "verification_token",
+        "container": {
+            "type": "message_attachment",
+            "message_ts": message_ts,
+            "attachment_id": 1,
+            "channel_id": channel_id,
+            "is_ephemeral": False,
+            "is_app_unfurl": True,
+            "app_unfurl_url": url,
+        },
+        "app_unfurl": {
+            "id": 1,
+            "blocks": copy.deepcopy(blocks),
+            "app_unfurl_url": url,
+            "is_app_unfurl": True,
+        },
+        "trigger_id": trigger_id,
+        "team": {"id": team_id},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel_id},
+        "state": _state_for(action),
+        "response_url": response_url,
+        "actions": [copy.deepcopy(dict(action))],
     }
 
 

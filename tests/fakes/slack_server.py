@@ -46,6 +46,7 @@ from aiohttp import web
 
 from tests.fakes.blockkit_rules import validate_blocks
 from tests.fakes.slack_method_rules import MANIFEST_BOT_SCOPES
+from tests.fakes.slack_requests import link_shared
 from tests.fakes.slack_socket import (
     EnvelopeType,
     SentEnvelope,
@@ -294,6 +295,7 @@ class FakeSlack:
         *,
         deleted: bool = False,
         real_name: str = "",
+        guest: bool = False,
     ) -> None:
         with self._cond:
             self._workspace.users[id] = User(
@@ -304,6 +306,7 @@ class FakeSlack:
                 is_bot=is_bot,
                 deleted=deleted,
                 real_name=real_name,
+                guest=guest,
             )
             self._cond.notify_all()
 
@@ -327,6 +330,48 @@ class FakeSlack:
             self._workspace.messages.append(message)
             self._cond.notify_all()
             return message.ts
+
+    def share_links(
+        self,
+        channel: str,
+        user: str,
+        urls: Iterable[str],
+        *,
+        thread_ts: str | None = None,
+    ) -> dict[str, Any]:
+        """A person posts a message with these links; returns the `link_shared` event Slack
+        then sends (deliver it with `slack_requests.event_callback` and `send_event`)."""
+        links = list(urls)
+        with self._cond:
+            ts = self._workspace.clock.next()
+            unfurl_id = f"{channel}.{ts.replace('.', '')}.{uuid.uuid4().hex}"
+            bot_member = self._workspace.channels[channel].member
+            self._workspace.messages.append(
+                Message(
+                    channel=channel,
+                    ts=ts,
+                    text=" ".join(f"<{url}>" for url in links),
+                    blocks=None,
+                    user=user,
+                    bot_id=None,
+                    app_id=None,
+                    team=self.team_id,
+                    thread_ts=thread_ts,
+                    via="seed",
+                    links=links,
+                    unfurl_id=unfurl_id,
+                )
+            )
+            self._cond.notify_all()
+        return link_shared(
+            channel=channel,
+            user=user,
+            message_ts=ts,
+            urls=links,
+            unfurl_id=unfurl_id,
+            thread_ts=thread_ts,
+            is_bot_user_member=bot_member,
+        )
 
     def set_token_state(self, state: TokenState, *, token: str | None = None) -> None:
         """Make the bot token (or `token`) answer `invalid_auth` / `token_revoked` /

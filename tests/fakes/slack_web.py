@@ -24,7 +24,9 @@ python-slack-sdk's test server (`tests/slack_sdk/web/mock_web_api_handler.py`):
 - channel membership and scopes (`check_membership` below): posting to a public channel the bot
   has not joined needs `chat:write.public`, reading history or threads needs membership and
   `channels:history`/`groups:history`, `conversations.join` needs `channels:join` and works on
-  public channels only; a missing scope is `missing_scope` with `needed` and `provided`.
+  public channels only; a missing scope is `missing_scope` with `needed` and `provided`;
+- chat.unfurl (`links:write`) attaches blocks under a person's message, only for the links it
+  contains, and replaces them on a later call (Slack docs: chat.unfurl).
 """
 
 from __future__ import annotations
@@ -301,6 +303,7 @@ class WebApi:
             "chat.postEphemeral": self.chat_post_ephemeral,
             "chat.delete": self.chat_delete,
             "chat.getPermalink": self.chat_get_permalink,
+            "chat.unfurl": self.chat_unfurl,
             "conversations.history": self.conversations_history,
             "conversations.replies": self.conversations_replies,
             "conversations.info": self.conversations_info,
@@ -548,6 +551,78 @@ class WebApi:
             return fail("message_not_found")
         link = f"{self.identity.url}archives/{channel.id}/p{message.ts.replace('.', '')}"
         return ok(channel=channel.id, permalink=link)
+
+    # unfurls -------------------------------------------------------------------------------
+
+    def _unfurl_target(self, params: Mapping[str, Any]) -> WebReply | Message:
+        """The message an unfurl goes under: `unfurl_id` + `source`, or `channel` + `ts`
+        (Slack docs: chat.unfurl arguments; errors `missing_channel`, `missing_ts`,
+        `cannot_find_channel`, `cannot_find_message`)."""
+        unfurl_id, source = params.get("unfurl_id"), params.get("source")
+        if unfurl_id or source:
+            if not (unfurl_id and source):
+                return fail("invalid_arguments")  # each pair together; stricter than verified
+            message = next(
+                (m for m in self.workspace.messages if m.unfurl_id == unfurl_id and not m.deleted),
+                None,
+            )
+            if message is None or source != "conversations_history":
+                return fail("cannot_find_message")
+            return message
+        if not params.get("channel"):
+            return fail("missing_channel")
+        if not params.get("ts"):
+            return fail("missing_ts")
+        channel = self.workspace.channel(str(params["channel"]))
+        if channel is None or (channel.is_private and not channel.member):
+            return fail("cannot_find_channel")
+        message = self.workspace.message(channel.id, str(params["ts"]))
+        if message is None:
+            return fail("cannot_find_message")
+        return message
+
+    def chat_unfurl(self, params: Mapping[str, Any]) -> WebReply:
+        """Attach the app's unfurls under a person's message (Slack docs: chat.unfurl; "Unfurling
+        links in messages"). Each key must be a link of that message (`cannot_unfurl_message`);
+        each value carries Block Kit `blocks` (checked like a message's, `rich_text` refused) or
+        legacy attachment fields; a later call for the same message replaces, never adds."""
+        message = self._unfurl_target(params)
+        if isinstance(message, WebReply):
+            return message
+        raw = params.get("unfurls")
+        if raw is None or raw == "":
+            return fail("missing_unfurls")
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                return fail("invalid_unfurls_format")
+        if not isinstance(raw, dict) or not raw:
+            return fail("invalid_unfurls_format")
+        for url, unfurl in raw.items():
+            if not isinstance(unfurl, dict):
+                return fail("invalid_unfurls_format")
+            if url not in message.links:
+                return fail("cannot_unfurl_message")
+            blocks = unfurl.get("blocks")
+            if blocks is None:
+                if not any(k in unfurl for k in ("text", "title", "fallback", "pretext")):
+                    return fail("cannot_parse_attachment")
+                continue
+            if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+                return fail("invalid_unfurls_format")
+            errors = validate_blocks(blocks)
+            errors += [
+                f"rich_text blocks cannot be unfurled [json-pointer:/unfurls/{url}/blocks/{i}]"
+                for i, block in enumerate(blocks)
+                if block.get("type") == "rich_text"
+            ]
+            if errors:
+                return invalid_blocks(errors)
+        for url, unfurl in raw.items():
+            message.unfurls[url] = copy.deepcopy(unfurl)
+        message.unfurl_calls += 1
+        return ok()
 
     # conversations -------------------------------------------------------------------------
 

@@ -66,6 +66,8 @@ class User:
     is_bot: bool = False
     deleted: bool = False
     real_name: str = ""
+    guest: bool = False
+    """A multi-channel guest (`is_restricted`; Slack docs: users.info)."""
 
     def as_slack(self) -> dict[str, Any]:
         """The `user` object of users.info and users.lookupByEmail (Slack docs: users.info;
@@ -84,7 +86,7 @@ class User:
             "is_owner": False,
             "is_bot": self.is_bot,
             "is_app_user": False,
-            "is_restricted": False,
+            "is_restricted": self.guest,
             "is_ultra_restricted": False,
             "updated": 1_700_000_000,
             "profile": {
@@ -131,6 +133,13 @@ class Message:
     edits: list[Edit] = field(default_factory=list)
     edited_ts: str | None = None
     deleted: bool = False
+    links: list[str] = field(default_factory=list)
+    """URLs in a person's message, as the `link_shared` event lists them."""
+    unfurl_id: str | None = None
+    unfurls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The app's unfurls under the message, by url (chat.unfurl)."""
+    unfurl_calls: int = 0
+    """How many chat.unfurl calls changed them (a later one replaces, never adds)."""
 
     @property
     def is_reply(self) -> bool:

@@ -1,0 +1,1 @@
+"""Sentry issue links posted in Slack, unfurled into live compact cards."""
