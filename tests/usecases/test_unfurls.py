@@ -1,0 +1,190 @@
+"""Sentry links shared in Slack, in process: `link_shared` events signed and sent to the bot's
+endpoint through Bolt's dispatch, issues read from the fake Sentry, cards unfurled in the fake
+Slack, and triage from an unfurled card."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fakes.sentry_server import FakeSentry
+from tests.fakes.slack_server import FakeSlack
+from tests.inprocess import InProcessBot
+from tests.triage_desk import option_value
+from tests.unfurl_desk import (
+    ANA,
+    BEA,
+    GUEST,
+    NOBODY,
+    OUTSIDER,
+    click_unfurl,
+    deliver_http,
+    issue_url,
+    seed_people,
+    send_click,
+    share,
+)
+from tests.usecases.conftest import BotFactory
+
+
+@pytest.fixture
+def bot(make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack) -> Iterator[InProcessBot]:
+    seed_people(sentry, slack)
+    with make_bot(POLL_INTERVAL_SECONDS="3600") as running:
+        running.wait_ready()
+        yield running
+
+
+def unfurl_calls(slack: FakeSlack) -> list[object]:
+    return list(slack.calls("chat.unfurl"))
+
+
+def test_a_shared_issue_link_unfurls_into_a_compact_card(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    issue = sentry.create_issue("web", "KeyError: 'user' <!channel>", count=12, user_count=3)
+    url = issue_url(sentry, issue["id"])
+    shared = share(slack, ANA, [url])
+    reply = deliver_http(bot.url, shared)
+    assert reply.status == 200
+    assert reply.elapsed < 1.0
+    unfurls = shared.wait_unfurled(1)
+    text = json.dumps(unfurls[url]["blocks"])
+    for fact in ("KeyError", issue["shortId"], "web", "12 events", "3 users", "Unassigned"):
+        assert fact in text
+    assert "<!channel>" not in text
+    assert "issue.resolve" in text
+    assert len(unfurl_calls(slack)) == 1
+
+
+def test_several_links_in_one_message_unfurl_together(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    first = sentry.create_issue("web", "ZeroDivisionError")
+    second = sentry.create_issue("api", "TimeoutError")
+    by_short_id = f"{sentry.url}/organizations/acme/issues/{second['shortId']}/events/abc/"
+    urls = [
+        issue_url(sentry, first["id"]),
+        by_short_id,
+        f"{issue_url(sentry, second['id'])}?project=2",
+        "https://example.com/not-sentry",
+        f"{sentry.url}/organizations/other/issues/{first['id']}/",
+    ]
+    shared = share(slack, ANA, urls)
+    deliver_http(bot.url, shared)
+    unfurls = shared.wait_unfurled(3)
+    assert set(unfurls) == set(urls[:3])
+    assert "ZeroDivisionError" in json.dumps(unfurls[urls[0]])
+    assert "TimeoutError" in json.dumps(unfurls[urls[1]])
+    assert len(unfurl_calls(slack)) == 1  # one chat.unfurl for the message
+    bot.wait_for_log("unfurled 3 Sentry link")
+
+
+@pytest.mark.parametrize(
+    ("user", "reason"),
+    [
+        (NOBODY, "No member of the Sentry organization"),
+        (GUEST, "Guests of this workspace"),
+        (OUTSIDER, "Only members of this workspace"),
+    ],
+)
+def test_links_shared_by_guests_unmapped_people_or_outsiders_stay_links(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack, user: str, reason: str
+) -> None:
+    issue = sentry.create_issue("web", "KeyError")
+    shared = share(slack, user, [issue_url(sentry, issue["id"])])
+    assert deliver_http(bot.url, shared).status == 200
+    bot.wait_for_log(f"not unfurling Sentry links shared by {user}: {reason}")
+    assert unfurl_calls(slack) == []
+    assert slack.ephemerals() == []
+    assert sentry.requests_matching("GET", f"/issues/{issue['id']}/") == []
+
+
+def test_a_billing_member_sees_the_card(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    issue = sentry.create_issue("web", "KeyError")
+    shared = share(slack, BEA, [issue_url(sentry, issue["id"])])
+    deliver_http(bot.url, shared)
+    shared.wait_unfurled(1)
+
+
+def test_a_channel_shared_with_another_organization_gets_no_cards(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    issue = sentry.create_issue("web", "KeyError")
+    shared = share(slack, ANA, [issue_url(sentry, issue["id"])])
+    deliver_http(bot.url, shared, is_ext_shared_channel=True)
+    bot.wait_for_log("shared with another organization are not unfurled")
+    assert unfurl_calls(slack) == []
+
+
+def test_an_unknown_issue_unfurls_to_nothing(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    shared = share(slack, ANA, [issue_url(sentry, 987654321), issue_url(sentry, "NOPE-1")])
+    assert deliver_http(bot.url, shared).status == 200
+    bot.wait_for_log("which Sentry does not know")
+    bot.wait_for_log("NOPE-1, which Sentry does not know")
+    assert unfurl_calls(slack) == []
+    assert slack.ephemerals() == []
+
+
+def test_a_failing_sentry_leaves_plain_links_and_the_bot_serving(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    broken = sentry.create_issue("web", "Broken")
+    fine = sentry.create_issue("web", "Fine")
+    sentry.fail_next(20, status=503, path_contains=f"/issues/{broken['id']}/")
+    urls = [issue_url(sentry, broken["id"]), issue_url(sentry, fine["id"])]
+    shared = share(slack, ANA, urls)
+    deliver_http(bot.url, shared)
+    unfurls = shared.wait_unfurled(1, timeout=30)
+    assert set(unfurls) == {urls[1]}
+    bot.wait_for_log(f"could not read shared issue {broken['id']} from Sentry")
+    assert bot.alive
+    assert slack.ephemerals() == []
+    assert slack.response_posts() == []
+
+
+def test_triage_from_an_unfurled_card_changes_sentry_and_redraws_that_card(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    issue = sentry.create_issue("web", "ZeroDivisionError")
+    url = issue_url(sentry, issue["id"])
+    shared = share(slack, ANA, [url])
+    deliver_http(bot.url, shared)
+    blocks = shared.wait_unfurled(1)[url]["blocks"]
+    value = option_value(blocks, "issue.resolve", "Resolve now")
+    payload, _ = click_unfurl(slack, shared, url, "issue.resolve", value)
+    reply = send_click(bot.url, payload)
+    assert reply.status == 200
+    slack.wait_for(lambda: "Resolved by" in json.dumps(shared.unfurls()), 10)
+    assert sentry.issue(issue["id"])["status"] == "resolved"
+    redrawn = json.dumps(shared.unfurls()[url]["blocks"])
+    assert f"<@{ANA}>" in redrawn
+    assert "issue.unresolve" in redrawn
+    assert "issue.resolve" not in redrawn
+    message = slack.message("C0ALERTS1", shared.ts)
+    assert message.unfurl_calls == 2
+    assert list(message.unfurls) == [url]
+
+
+def test_triage_from_an_unfurl_is_refused_to_who_may_not_triage(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    issue = sentry.create_issue("web", "ZeroDivisionError")
+    url = issue_url(sentry, issue["id"])
+    shared = share(slack, ANA, [url])
+    deliver_http(bot.url, shared)
+    blocks = shared.wait_unfurled(1)[url]["blocks"]
+    value = option_value(blocks, "issue.resolve", "Resolve now")
+    payload, response_url = click_unfurl(slack, shared, url, "issue.resolve", value, user=BEA)
+    assert send_click(bot.url, payload).status == 200
+    slack.wait_for(lambda: any(p.url == response_url for p in slack.response_posts()), 10)
+    [answer] = [p.body for p in slack.response_posts() if p.url == response_url]
+    assert "billing" in answer["text"]
+    assert sentry.requests_matching("PUT", f"/issues/{issue['id']}/") == []
+    assert slack.message("C0ALERTS1", shared.ts).unfurl_calls == 1
