@@ -138,7 +138,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
                 slack_team=slack_team,
                 issue_ids=[value.issue_id],
                 operation=operation,
-                source="card",
+                source="unfurl" if unfurls.unfurled_card(body) else "card",
                 request_key=request_key(body, action),
             )
         except Exception:

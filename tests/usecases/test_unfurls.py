@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.store.actions import ActionLog
 from tests.fakes.sentry_server import FakeSentry
 from tests.fakes.slack_server import FakeSlack
 from tests.inprocess import InProcessBot
@@ -170,6 +171,15 @@ def test_triage_from_an_unfurled_card_changes_sentry_and_redraws_that_card(
     message = slack.message("C0ALERTS1", shared.ts)
     assert message.unfurl_calls == 2
     assert list(message.unfurls) == [url]
+    assert bot.runtime is not None
+    [record] = bot.call(ActionLog(bot.runtime.engine).recent())
+    assert (record.source, record.slack_user, record.action, record.result) == (
+        "unfurl",
+        ANA,
+        "resolve.now",
+        "ok",
+    )
+    assert record.issue_ids == (issue["id"],)
 
 
 def test_triage_from_an_unfurl_is_refused_to_who_may_not_triage(
@@ -188,3 +198,6 @@ def test_triage_from_an_unfurl_is_refused_to_who_may_not_triage(
     assert "billing" in answer["text"]
     assert sentry.requests_matching("PUT", f"/issues/{issue['id']}/") == []
     assert slack.message("C0ALERTS1", shared.ts).unfurl_calls == 1
+    assert bot.runtime is not None
+    [record] = bot.call(ActionLog(bot.runtime.engine).recent())
+    assert (record.source, record.slack_user, record.result) == ("unfurl", BEA, "refused")
