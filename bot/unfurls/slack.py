@@ -32,7 +32,14 @@ class SlackUnfurls:
                 "chat.unfurl", json={**target.arguments(), "unfurls": dict(unfurls)}
             )
         except SlackApiError as exc:
-            return str(exc.response.get("error") or "unknown_error")
+            error = str(exc.response.get("error") or "unknown_error")
+            if error == "missing_scope":
+                needed = str(exc.response.get("needed") or "links:write")[:40]
+                return (
+                    f"missing_scope: the bot token lacks {needed}; reinstall the app from "
+                    "slack_manifest.yml so an admin approves it"
+                )
+            return error
         except (TimeoutError, aiohttp.ClientError) as exc:
             return f"Slack could not be reached ({type(exc).__name__})"
         return ""

@@ -11,6 +11,7 @@ import pytest
 
 from bot.store.actions import ActionLog
 from tests.fakes.sentry_server import FakeSentry
+from tests.fakes.slack_method_rules import MANIFEST_BOT_SCOPES
 from tests.fakes.slack_server import FakeSlack
 from tests.inprocess import InProcessBot
 from tests.triage_desk import option_value
@@ -201,3 +202,16 @@ def test_triage_from_an_unfurl_is_refused_to_who_may_not_triage(
     assert bot.runtime is not None
     [record] = bot.call(ActionLog(bot.runtime.engine).recent())
     assert (record.source, record.slack_user, record.result) == ("unfurl", BEA, "refused")
+
+
+def test_an_installation_without_links_write_says_to_reinstall(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    slack.set_scopes(MANIFEST_BOT_SCOPES - {"links:write"})
+    issue = sentry.create_issue("web", "KeyError")
+    shared = share(slack, ANA, [issue_url(sentry, issue["id"])])
+    assert deliver_http(bot.url, shared).status == 200
+    bot.wait_for_log("the bot token lacks links:write; reinstall the app")
+    assert shared.unfurls() == {}
+    assert slack.ephemerals() == []
+    assert bot.alive
