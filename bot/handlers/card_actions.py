@@ -149,7 +149,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         if message:
             await respond(text=message, response_type="ephemeral", replace_original=False)
         # A card unfurled under someone's message is not a tracked card: redraw it here.
-        await unfurls.redraw_after_triage(ctx.unfurls, body, result)
+        await unfurls.redraw_after_triage(ctx.unfurls, unfurls.unfurled_card(body), result)
 
     for action_id in (
         actions.ISSUE_RESOLVE,
@@ -164,6 +164,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
     ) -> None:
         container = body.get("container") or {}
         channel = body.get("channel")
+        unfurled = unfurls.unfurled_card(body)
         request = IgnoreCountRequest(
             issue_id=value.issue_id,
             mode=mode,
@@ -173,6 +174,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
                 or ""
             ),
             message_ts=str(container.get("message_ts") or ""),
+            unfurl_url=unfurled.url if unfurled else "",
         )
         await client.views_open(
             trigger_id=str(body.get("trigger_id") or ""), view=build_ignore_count_modal(request)
@@ -207,10 +209,15 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
                 slack_team=slack_team,
                 issue_ids=[request.issue_id],
                 operation=operation,
-                source="card",
+                source="unfurl" if request.unfurl_url else "card",
                 request_key=f"{slack_user}:{view.get('id', '')}:{view.get('hash', '')}",
             )
             message = result_message(result)
+            if request.unfurl_url:
+                unfurled = unfurls.UnfurledCard(
+                    request.channel, request.message_ts, request.unfurl_url
+                )
+                await unfurls.redraw_after_triage(ctx.unfurls, unfurled, result)
         except Exception:
             logger.exception("ignoring from a dialog failed")
             message = FAILED

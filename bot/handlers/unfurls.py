@@ -49,10 +49,9 @@ def unfurled_card(body: dict[str, Any]) -> UnfurledCard | None:
 
 
 async def redraw_after_triage(
-    unfurler: Unfurler | None, body: dict[str, Any], result: TriageResult
+    unfurler: Unfurler | None, card: UnfurledCard | None, result: TriageResult
 ) -> None:
-    """Redraw the unfurled card clicked, with the issue as Sentry reports it after the change."""
-    card = unfurled_card(body)
+    """Redraw the unfurled card acted on, with the issue as Sentry reports it after the change."""
     if card is None or unfurler is None or not result.changed:
         return
     problem = await unfurler.redraw(

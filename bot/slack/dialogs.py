@@ -77,6 +77,19 @@ def _text(data: dict[str, Any], key: str, pattern: re.Pattern[str] | None = None
     return value
 
 
+MAX_METADATA_URL = 2000
+
+
+def _url(data: dict[str, Any], key: str) -> str:
+    """An optional link; private_metadata holds 3,000 characters (Slack docs: view object)."""
+    value = data.get(key, "")
+    if not isinstance(value, str) or len(value) > MAX_METADATA_URL or not value.isprintable():
+        raise DialogMetadataError(f"private_metadata field {key!r} is not a link")
+    if value and not value.startswith(("https://", "http://")):
+        raise DialogMetadataError(f"private_metadata field {key!r} is not a link")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class IgnoreCountRequest:
     """What the dialog is about, carried in the view's private_metadata."""
@@ -85,12 +98,15 @@ class IgnoreCountRequest:
     mode: IgnoreCountMode
     channel: str
     message_ts: str
+    unfurl_url: str = ""
+    """The link whose unfurled card opened the dialog (that card is redrawn); '' for a card in
+    a bot message. Older metadata has no `u` and reads as ''."""
 
     def encode(self) -> str:
-        return json.dumps(
-            {"i": self.issue_id, "m": self.mode, "c": self.channel, "t": self.message_ts},
-            separators=(",", ":"),
-        )
+        fields = {"i": self.issue_id, "m": self.mode, "c": self.channel, "t": self.message_ts}
+        if self.unfurl_url:
+            fields["u"] = self.unfurl_url
+        return json.dumps(fields, separators=(",", ":"))
 
     @classmethod
     def decode(cls, text: object) -> IgnoreCountRequest:
@@ -102,6 +118,7 @@ class IgnoreCountRequest:
                 mode=mode,
                 channel=_text(data, "c", _SLACK_ID),
                 message_ts=_text(data, "t", _MESSAGE_TS),
+                unfurl_url=_url(data, "u"),
             )
         raise DialogMetadataError("private_metadata names no ignore mode")
 

@@ -5,11 +5,14 @@ Slack, and triage from an unfurled card."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from bot.store.actions import ActionLog
+from tests.e2e.harness import TOKENS
+from tests.fakes import slack_requests as sr
 from tests.fakes.sentry_server import FakeSentry
 from tests.fakes.slack_method_rules import MANIFEST_BOT_SCOPES
 from tests.fakes.slack_server import FakeSlack
@@ -215,3 +218,37 @@ def test_an_installation_without_links_write_says_to_reinstall(
     assert shared.unfurls() == {}
     assert slack.ephemerals() == []
     assert bot.alive
+
+
+def test_ignoring_for_n_events_from_an_unfurl_redraws_it_after_the_dialog(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    issue = sentry.create_issue("web", "ZeroDivisionError")
+    url = issue_url(sentry, issue["id"])
+    shared = share(slack, ANA, [url])
+    deliver_http(bot.url, shared)
+    blocks = shared.wait_unfurled(1)[url]["blocks"]
+    options = [
+        option
+        for block in blocks
+        for element in block.get("elements", [])
+        if element.get("action_id") == "issue.ignore"
+        for option in element["options"]
+    ]
+    events = next(o["value"] for o in options if "events" in o["text"]["text"].lower())
+    payload, _ = click_unfurl(slack, shared, url, "issue.ignore", events)
+    assert send_click(bot.url, payload).status == 200
+    slack.wait_for(lambda: len(slack.views()) == 1, 10)
+    [view] = slack.views()
+    submission = sr.view_submission(
+        ANA,
+        "T111",
+        view.view,
+        {"ignore_count": {"count": {"type": "plain_text_input", "value": "250"}}},
+    )
+    body = sr.interactive_body(submission)
+    headers = sr.sign(body, TOKENS["SLACK_SIGNING_SECRET"], int(time.time()))
+    assert sr.post_to_bot(f"{bot.url}/slack/events", body, headers).status == 200
+    slack.wait_for(lambda: "250" in json.dumps(shared.unfurls()), 10)
+    assert sentry.issue(issue["id"])["status"] == "ignored"
+    assert slack.message("C0ALERTS1", shared.ts).unfurl_calls == 2
