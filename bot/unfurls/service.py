@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
@@ -66,6 +67,8 @@ class Unfurler:
         self._screen = screen
         self._draw = draw
         self._budget = budget
+        # A lock lives while someone holds or awaits it, then drops out of the map.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def issue_links(self, urls: tuple[str, ...]) -> dict[str, IssueRef]:
         """The shared urls that name an issue of this organization, with the issue."""
@@ -138,9 +141,24 @@ class Unfurler:
     ) -> str:
         """Replace the card unfurled for `url` in the message `channel`/`ts` with the issue as it
         is now: chat.unfurl again on the same message "will modify the same attachments, rather
-        than adding more" (Slack docs: chat.unfurl). '' when done, else why not."""
+        than adding more" (Slack docs: chat.unfurl). '' when done, else why not.
+
+        Redraws of one unfurl are serialised and the issue is read again inside, so two clicks
+        at once end with what Sentry reports after both; `issue` (as read after the change) is
+        drawn when Sentry cannot be read again."""
         if parse_issue_link(url, self.web) is None:
             return "the unfurled link is not an issue link of this Sentry organization"
-        card = self._draw(issue, last_action=last_action)
-        target = UnfurlTarget(channel=channel, ts=ts)
-        return await self._screen.unfurl(target, {url: {"blocks": list(card["blocks"])}})
+        key = f"{channel}:{ts}:{url}"
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        async with lock:
+            try:
+                current = await self._sentry.get_issue(issue.id)
+            except SentryError as exc:
+                logger.info("issue %s could not be read again for its unfurl: %s", issue.id, exc)
+                current = issue
+            card = self._draw(current, last_action=last_action)
+            target = UnfurlTarget(channel=channel, ts=ts)
+            return await self._screen.unfurl(target, {url: {"blocks": list(card["blocks"])}})

@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from bot.sentry.ids import IssueId
+from bot.slack.actions import OP_ASSIGN, ActionValue
 from bot.store.actions import ActionLog
 from tests.e2e.harness import TOKENS
 from tests.fakes import slack_requests as sr
@@ -252,3 +255,26 @@ def test_ignoring_for_n_events_from_an_unfurl_redraws_it_after_the_dialog(
     slack.wait_for(lambda: "250" in json.dumps(shared.unfurls()), 10)
     assert sentry.issue(issue["id"])["status"] == "ignored"
     assert slack.message("C0ALERTS1", shared.ts).unfurl_calls == 2
+
+
+def test_two_clicks_at_once_on_an_unfurl_end_with_both_changes_shown(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    issue = sentry.create_issue("web", "ZeroDivisionError")
+    url = issue_url(sentry, issue["id"])
+    shared = share(slack, ANA, [url])
+    deliver_http(bot.url, shared)
+    blocks = shared.wait_unfurled(1)[url]["blocks"]
+    resolve, _ = click_unfurl(
+        slack, shared, url, "issue.resolve", option_value(blocks, "issue.resolve", "Resolve now")
+    )
+    me = ActionValue(IssueId(issue["id"]), OP_ASSIGN, "me").encode()
+    assign, _ = click_unfurl(slack, shared, url, "issue.assign", me)
+    with ThreadPoolExecutor(2) as pool:
+        replies = list(pool.map(lambda payload: send_click(bot.url, payload), [resolve, assign]))
+    assert [reply.status for reply in replies] == [200, 200]
+    slack.wait_for(lambda: slack.message("C0ALERTS1", shared.ts).unfurl_calls == 3, 15)
+    shown = json.dumps(shared.unfurls()[url]["blocks"])
+    assert sentry.issue(issue["id"])["status"] == "resolved"
+    assert "issue.unresolve" in shown
+    assert "Ana Lima" in shown
