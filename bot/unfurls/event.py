@@ -4,8 +4,9 @@ Pure. Shapes from Slack's docs (docs.slack.dev/reference/events/link_shared; "Un
 messages"): `channel` + `message_ts` name the message; `unfurl_id` + `source` name the same
 unfurl and are the only target of a link pasted in the composer (`channel_id: "COMPOSER"`,
 `source: "composer"`), so they are preferred when present. `links[].url` is the key chat.unfurl
-expects back, kept exactly as sent. `is_ext_shared_channel` (Events API callback) says the
-channel is shared with another organization.
+expects back, kept exactly as sent. `is_bot_user_member` says whether the bot is in the
+channel (Slack sends the event for every channel of the workspace); `is_ext_shared_channel`
+(Events API callback) says the channel is shared with another organization.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class SharedLinks:
     target: UnfurlTarget
     urls: tuple[str, ...]
     shared_externally: bool
+    bot_in_channel: bool = True
+    """False when Slack says the bot is not a member (`is_bot_user_member`)."""
 
 
 def _text(value: object) -> str | None:
@@ -79,4 +82,5 @@ def read_link_shared(body: Mapping[str, Any]) -> SharedLinks | None:
         target=target,
         urls=tuple(urls[:MAX_LINKS]),
         shared_externally=body.get("is_ext_shared_channel") is True,
+        bot_in_channel=event.get("is_bot_user_member") is not False,
     )

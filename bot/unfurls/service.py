@@ -2,11 +2,12 @@
 
 A `link_shared` event becomes at most one chat.unfurl carrying a card for every link that names
 an issue of this organization, and only when the person who shared it is a mapped Sentry member
-of this workspace and not a guest (issue details go to those who may see them), in a channel not
-shared with another organization. Issues are read from Sentry together, within `budget` seconds:
-an issue Sentry does not know, or does not answer for in time, is left as a plain link; nothing
-is shown to anyone when Sentry is slow or down. How a card is drawn (`Draw`, the compact Block
-Kit builder) and how Slack is told (`UnfurlScreen`) are given by the composition root.
+of this workspace and not a guest (issue details go to those who may see them), in a channel the
+bot is in and that is not shared with another organization. Issues are read from Sentry together,
+within `budget` seconds: an issue Sentry does not know, or does not answer for in time, is left
+as a plain link; nothing is shown to anyone when Sentry is slow or down. How a card is drawn
+(`Draw`, the compact Block Kit builder) and how Slack is told (`UnfurlScreen`) are given by the
+composition root.
 """
 
 from __future__ import annotations
@@ -83,6 +84,9 @@ class Unfurler:
         """Unfurl what may be unfurled; returns how many links got a card."""
         if shared.shared_externally:
             logger.info("links in a channel shared with another organization are not unfurled")
+            return 0
+        if not shared.bot_in_channel:
+            logger.info("links in a channel the bot is not in are not unfurled")
             return 0
         links = self.issue_links(shared.urls)
         if not links:

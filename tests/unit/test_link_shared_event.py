@@ -73,6 +73,15 @@ def test_nothing_to_unfurl_is_none() -> None:
     assert read_link_shared({"type": "event_callback", "event": "x"}) is None
 
 
+def test_a_channel_the_bot_is_not_in_is_marked() -> None:
+    shared = read_link_shared(callback(is_bot_user_member=False))
+    assert shared is not None
+    assert not shared.bot_in_channel
+    absent = read_link_shared(callback())
+    assert absent is not None
+    assert absent.bot_in_channel
+
+
 def test_a_channel_shared_with_another_organization_is_marked() -> None:
     shared = read_link_shared({**callback(), "is_ext_shared_channel": True})
     assert shared is not None

@@ -278,3 +278,15 @@ def test_two_clicks_at_once_on_an_unfurl_end_with_both_changes_shown(
     assert sentry.issue(issue["id"])["status"] == "resolved"
     assert "issue.unresolve" in shown
     assert "Ana Lima" in shown
+
+
+def test_links_in_a_channel_the_bot_is_not_in_stay_links(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    slack.add_channel("C0OTHER01", "elsewhere", member=False)
+    issue = sentry.create_issue("web", "KeyError")
+    shared = share(slack, ANA, [issue_url(sentry, issue["id"])], channel="C0OTHER01")
+    assert shared.event["is_bot_user_member"] is False
+    assert deliver_http(bot.url, shared).status == 200
+    bot.wait_for_log("links in a channel the bot is not in are not unfurled")
+    assert unfurl_calls(slack) == []
