@@ -26,6 +26,9 @@ from bot.card.redraw import CardUpdater
 from bot.card.replies import ReplyStore
 from bot.card.store import CardStore
 from bot.config_file import BotConfig
+from bot.conversation.notes import ActivityNotes, CommentWriter
+from bot.conversation.store import CommentStore
+from bot.conversation.sync import CommentSync
 from bot.credentials import (
     SLACK_AUTH_ERRORS,
     SlackAnswerWatch,
@@ -140,6 +143,21 @@ class Factory:
             draw=build_issue_card,
             clock=utc_now,
         )
+        self.comment_store = CommentStore(self.engine)
+        self.comment_writer = CommentWriter(
+            sentry=self.sentry, store=self.comment_store, clock=utc_now
+        )
+        self.notes = ActivityNotes(
+            writer=self.comment_writer, metrics=self.metrics, enabled=settings.activity_notes
+        )
+        self.comments = CommentSync(
+            sentry=self.sentry,
+            cards=self.cards,
+            store=self.comment_store,
+            outbox=self.outbox,
+            metrics=self.metrics,
+            clock=utc_now,
+        )
         directory = MemberDirectory(self.sentry)
         self.triage = TriageService(
             sentry=self.sentry,
@@ -151,6 +169,7 @@ class Factory:
             log=ActionLog(self.engine),
             metrics=self.metrics,
             clock=utc_now,
+            notes=self.notes,
         )
         self.freshness = Freshness(
             sentry=self.sentry,
@@ -161,6 +180,7 @@ class Factory:
             clock=utc_now,
             retention=timedelta(days=settings.card_retention_days),
             broadcast=settings.regression_broadcast,
+            comments=self.comments,
         )
         self.poller = Poller(
             sentry=self.sentry,
@@ -290,6 +310,8 @@ class Factory:
         return self.slack_watch.refused or self.sentry_watch.refused
 
     async def aclose(self) -> None:
-        """Close the clients; the caller has stopped everything that uses them."""
+        """Close the clients; the caller has stopped everything that uses them. Activity
+        comments still being written get a few seconds first."""
+        await self.notes.drain(within=5.0)
         await self.http.aclose()
         await self.engine.dispose()
