@@ -27,6 +27,7 @@ from bot.card.replies import ReplyStore
 from bot.card.store import CardStore
 from bot.config_file import BotConfig
 from bot.conversation.notes import ActivityNotes, CommentWriter
+from bot.conversation.send import SendToSentry
 from bot.conversation.store import CommentStore
 from bot.conversation.sync import CommentSync
 from bot.credentials import (
@@ -47,6 +48,7 @@ from bot.readiness import CredentialWatch, Readiness
 from bot.sentry.client import SentryClient, time_limits
 from bot.settings import Settings
 from bot.slack.card import build_issue_card
+from bot.slack.messages import SlackMessages
 from bot.slack.notifier import SlackNotifier
 from bot.slack.profiles import SlackProfiles
 from bot.slack.retries import CappedRateLimitRetryHandler
@@ -227,6 +229,13 @@ class Factory:
                     runner=self.digest_runner,
                     scheduler=self.digest_scheduler,
                     clock=utc_now,
+                ),
+                send_to_sentry=SendToSentry(
+                    identify=self.triage.identify,
+                    sentry=self.sentry,
+                    store=self.comment_store,
+                    writer=self.comment_writer,
+                    slack=SlackMessages(self.slack),
                 ),
             ),
         )

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.outbox import store as outbox_store
 from bot.outbox.store import OWED, Entry, OutboxRow, post_of, with_post
-from bot.store.schema import comment_marks, comment_relays, outbox, own_comments
+from bot.store.schema import cards, comment_marks, comment_relays, outbox, own_comments
 
 PRODUCER = "comment"
 AUTHOR_MAX = 200
@@ -193,6 +193,22 @@ class CommentStore:
             return [
                 RelayRow(**{n: r._mapping[n] for n in _RELAY_FIELDS}, post=post_of(r)) for r in rows
             ]
+
+    async def issue_of_thread(self, channel: str, thread_ts: str) -> str | None:
+        """The issue of the card whose message starts this thread (or is this message)."""
+        query = (
+            sa.select(cards.c.issue_id)
+            .select_from(cards.join(outbox, cards.c.outbox_id == outbox.c.id))
+            .where(
+                cards.c.channel == channel,
+                outbox.c.message_ts == thread_ts,
+                outbox.c.posted_as == "card",
+            )
+            .limit(1)
+        )
+        async with self._engine.connect() as conn:
+            found = (await conn.execute(query)).scalar()
+        return str(found) if found is not None else None
 
     async def record_own(
         self, *, comment_id: int, issue_id: str, author_id: str | None, now: datetime

@@ -8,6 +8,7 @@ Everything from Sentry (the author's name, the comment) is escaped and truncated
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, Final
 
 from bot.slack.escape import mrkdwn, one_line, plain
@@ -48,12 +49,63 @@ def build_comment_reply(*, author: str, text: str) -> JSON:
     }
 
 
-def build_issue_picker(*, channel: str, message_ts: str) -> JSON:
+class PickMetadataError(ValueError):
+    """A picker's private_metadata that this version cannot read."""
+
+
+_PICK_FIELDS = ("channel", "channel_name", "ts", "thread_ts", "text", "author", "author_name")
+
+
+def encode_pick(message: Mapping[str, str | None]) -> str:
+    """The message a picker is about, as `private_metadata` (at most 3,000 characters): the
+    text is shortened to fit, never the ids."""
+    fields = {name: message.get(name) for name in _PICK_FIELDS}
+    fields["v"] = "1"
+    text = str(fields.get("text") or "")
+    while True:
+        fields["text"] = text
+        encoded = json.dumps(fields, separators=(",", ":"))
+        if len(encoded) <= PRIVATE_METADATA_MAX:
+            return encoded
+        if not text:
+            raise PickMetadataError("the message's ids do not fit private_metadata")
+        over = len(encoded) - PRIVATE_METADATA_MAX
+        text = text[: max(len(text) - over - 1, 0)].rstrip() + "…"
+        if len(text) <= 1:
+            text = ""
+
+
+def decode_pick(raw: object) -> dict[str, str | None]:
+    """What `encode_pick` wrote; `PickMetadataError` for anything else."""
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or data.get("v") != "1":
+        raise PickMetadataError("not a picker of this version")
+    out: dict[str, str | None] = {}
+    for name in _PICK_FIELDS:
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise PickMetadataError(f"{name} is not text")
+        out[name] = value
+    if not out["channel"] or not out["ts"]:
+        raise PickMetadataError("no message named")
+    return out
+
+
+def issue_option(*, issue_id: str, short_id: str, title: str) -> JSON:
+    """One issue in the picker's search (Slack docs: option object, text at most 75)."""
+    return {
+        "text": {"type": "plain_text", "text": plain(f"{short_id} {one_line(title)}", 75)},
+        "value": issue_id,
+    }
+
+
+def build_issue_picker(message: Mapping[str, str | None]) -> JSON:
     """The modal asking which issue a message goes to: a search of Sentry's issues, or a
     short ID / issue URL typed in. The message travels in `private_metadata`."""
-    metadata = json.dumps({"channel": channel, "ts": message_ts}, separators=(",", ":"))
-    if len(metadata) > PRIVATE_METADATA_MAX:
-        raise ValueError("message reference too long for private_metadata")
+    metadata = encode_pick(message)
     return {
         "type": "modal",
         "callback_id": PICK_VIEW,

@@ -3,16 +3,18 @@ and comments written in Sentry by people reach the card's thread once."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.command_flows import command
+from tests.command_flows import command, response_post
 from tests.e2e.conftest import CHANNEL, wait_polls
 from tests.fakes.sentry_server import FakeSentry
+from tests.fakes.slack_requests import block_suggestion, message_action, view_submission
 from tests.fakes.slack_server import FakeSlack
-from tests.triage_desk import ANA, Desk, option_value
+from tests.triage_desk import ANA, NOBODY, Desk, option_value
 from tests.usecases.conftest import BotFactory
 
 DUPLICATE = {"detail": "You have already posted that comment."}
@@ -201,3 +203,101 @@ def test_the_webhook_entry_point_relays_at_once_and_a_restart_does_not_double(
     desk.bot.wait_ready()  # type: ignore[attr-defined]
     wait_polls(desk.sentry, 3, bot=desk.bot)  # type: ignore[arg-type]
     assert len(thread_replies(desk)) == 1
+
+
+# ---- Send to Sentry ---------------------------------------------------------------------------
+
+BO = "U0BOB0004"
+OTHER_CHANNEL = "C0OTHER02"
+
+
+def use_shortcut(desk: Desk, message: Any, *, user: str = ANA, channel: str = CHANNEL) -> Any:
+    url = desk.slack.new_response_url(channel=channel, user=user)
+    names = {CHANNEL: "alerts", OTHER_CHANNEL: "random"}
+    payload = message_action(
+        user, "T111", {"id": channel, "name": names[channel]}, message.as_slack(), url
+    )
+    reply = desk.send(payload)
+    assert reply.status == 200
+    assert reply.elapsed < 3.0
+    return url
+
+
+def said(desk: Desk, url: str) -> str:
+    return str(response_post(desk.slack, url).body.get("text", ""))
+
+
+def test_send_to_sentry_from_a_cards_thread_posts_the_message_as_a_comment(desk: Desk) -> None:
+    desk.slack.add_user(BO, "bo@example.com", "bo", real_name="Bo Berg")
+    card = desk.card()
+    text = (
+        f"<@{ANA}> the <https://logs.example.com/q?a=1&amp;b=2|logs> in <#{CHANNEL}|alerts> "
+        "say 2 &lt; 3 &amp; <!here>"
+    )
+    ts = desk.slack.add_user_message(CHANNEL, BO, text, thread_ts=card.ts)
+    url = use_shortcut(desk, desk.slack.message(CHANNEL, ts))
+    assert said(desk, url) == "Sent to Sentry as a comment on the issue of this thread's card."
+    [comment] = texts(desk.sentry, desk.issue["id"])
+    permalink = f"https://subarachnoid.slack.com/archives/{CHANNEL}/p{ts.replace('.', '')}"
+    assert comment.splitlines()[0] == f"bo wrote in #alerts on Slack ({permalink}):"
+    assert (
+        "@ana the logs (https://logs.example.com/q?a=1&b=2) in #alerts say 2 < 3 & @here" in comment
+    )
+    assert comment.endswith("Sent to Sentry by Ana Lima (ana@example.com)")
+    # Sent twice: Sentry's duplicate guard; the person is told it is there already.
+    again = use_shortcut(desk, desk.slack.message(CHANNEL, ts))
+    assert "already sent" in said(desk, again)
+    assert len(texts(desk.sentry, desk.issue["id"])) == 1
+    # The app's own comment never comes back into the thread.
+    wait_polls(desk.sentry, 3, bot=desk.bot)
+    assert [m.user for m in thread_replies(desk)] == [BO]
+
+
+def test_send_to_sentry_is_for_members_only(desk: Desk) -> None:
+    desk.slack.add_user(BO, "bo@example.com", "bo")
+    desk.slack.add_user(NOBODY, "nobody@example.com", "nobody")
+    ts = desk.slack.add_user_message(CHANNEL, BO, "secret chat", thread_ts=desk.card().ts)
+    url = use_shortcut(desk, desk.slack.message(CHANNEL, ts), user=NOBODY)
+    assert "No member of the Sentry organization" in said(desk, url)
+    assert comment_posts(desk.sentry) == []
+    assert desk.slack.views() == []
+
+
+def test_send_to_sentry_elsewhere_asks_which_issue_first(desk: Desk) -> None:
+    desk.slack.add_user(BO, "bo@example.com", "bo")
+    desk.slack.add_channel(OTHER_CHANNEL, "random")
+    ts = desk.slack.add_user_message(OTHER_CHANNEL, BO, "the division fails again")
+    use_shortcut(desk, desk.slack.message(OTHER_CHANNEL, ts), channel=OTHER_CHANNEL)
+    desk.slack.wait_for(lambda: len(desk.slack.views()) == 1, 10)
+    assert comment_posts(desk.sentry) == []  # nothing leaves Slack before the person picks
+    [view] = desk.slack.views()
+    short_id = desk.sentry.issue(desk.issue["id"])["shortId"]
+    # The search offers Sentry's issues.
+    suggestion = block_suggestion(
+        ANA,
+        "T111",
+        OTHER_CHANNEL,
+        ts,
+        action_id="issue_search",
+        block_id="issue_pick",
+        value="Zero",
+    )
+    options = desk.send(suggestion).json()["options"]
+    assert [o["value"] for o in options] == [desk.issue["id"]]
+    assert options[0]["text"]["text"].startswith(short_id)
+    # Nothing picked: the dialog says so.
+    empty = desk.send(view_submission(ANA, "T111", view.view, {}))
+    assert empty.json()["response_action"] == "errors"
+    # A typed short ID.
+    typed = {"issue_typed": {"issue_ref": {"type": "plain_text_input", "value": short_id}}}
+    answer = desk.send(view_submission(ANA, "T111", view.view, typed)).json()
+    assert answer["response_action"] == "update"
+    assert f"Sent to Sentry as a comment on issue {short_id}." in json.dumps(answer["view"])
+    [comment] = texts(desk.sentry, desk.issue["id"])
+    assert "bo wrote in #random on Slack" in comment
+    assert "the division fails again" in comment
+    # An unknown one is named on its field.
+    wrong = {"issue_typed": {"issue_ref": {"type": "plain_text_input", "value": "NOPE-1"}}}
+    refused = desk.send(view_submission(ANA, "T111", view.view, wrong)).json()
+    assert refused["response_action"] == "errors"
+    assert "NOPE-1" in refused["errors"]["issue_typed"]
