@@ -238,7 +238,10 @@ def test_send_to_sentry_from_a_cards_thread_posts_the_message_as_a_comment(desk:
     url = use_shortcut(desk, desk.slack.message(CHANNEL, ts))
     assert said(desk, url) == "Sent to Sentry as a comment on the issue of this thread's card."
     [comment] = texts(desk.sentry, desk.issue["id"])
-    permalink = f"https://subarachnoid.slack.com/archives/{CHANNEL}/p{ts.replace('.', '')}"
+    permalink = (
+        f"https://subarachnoid.slack.com/archives/{CHANNEL}/p{ts.replace('.', '')}"
+        f"?thread_ts={card.ts}&cid={CHANNEL}"
+    )
     assert comment.splitlines()[0] == f"bo wrote in #alerts on Slack ({permalink}):"
     assert (
         "@ana the logs (https://logs.example.com/q?a=1&b=2) in #alerts say 2 < 3 & @here" in comment
