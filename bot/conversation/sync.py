@@ -61,6 +61,9 @@ class CommentSync:
         self._outbox = outbox
         self._metrics = metrics
         self._clock = clock
+        # The refresh runs on the poll leader: its first run settles every interrupted post
+        # (a process that held one is gone), like the cards' delivery at start.
+        self._settled_at_start = False
 
     async def comment_created(self, issue_id: str) -> None:
         """The comment webhook's entry point: read the issue's comments and relay new ones."""
@@ -87,7 +90,8 @@ class CommentSync:
         owed = 0
         for issue_id, count in sorted(grown.items()):
             owed += await self.sync_issue(issue_id, num_comments=count)
-        await self.deliver()
+        await self.deliver(settle_all=not self._settled_at_start)
+        self._settled_at_start = True
         return owed
 
     async def sync_issue(self, issue_id: str, *, num_comments: int | None = None) -> int:
@@ -139,11 +143,12 @@ class CommentSync:
             self._metrics.comments.labels("relayed").inc(owed)
         return owed
 
-    async def deliver(self) -> int:
-        """Post owed comment replies; settle interrupted ones from their threads first."""
+    async def deliver(self, *, settle_all: bool = False) -> int:
+        """Post owed comment replies; settle interrupted ones from their threads first (all of
+        them with `settle_all`, else those another process abandoned long enough ago)."""
         await self._outbox.reconcile(
             producer=PRODUCER,
-            claimed_before=self._outbox.abandoned_before(),
+            claimed_before=None if settle_all else self._outbox.abandoned_before(),
             describe=describe_comment,
         )
         posted = 0
