@@ -304,3 +304,59 @@ def test_send_to_sentry_elsewhere_asks_which_issue_first(desk: Desk) -> None:
     refused = desk.send(view_submission(ANA, "T111", view.view, wrong)).json()
     assert refused["response_action"] == "errors"
     assert "NOPE-1" in refused["errors"]["issue_typed"]
+
+
+def test_every_card_of_the_issue_gets_the_comment_once(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    sentry.add_member("bo@example.com", name="Bo Berg", role="member")
+    slack.add_channel(OTHER_CHANNEL, "random")
+    config = (
+        f"routes:\n  - channel: {CHANNEL}\n    projects: [web]\n"
+        f"  - channel: {OTHER_CHANNEL}\n    projects: [web]\n"
+    )
+    with make_bot(config=config) as bot:
+        bot.wait_ready()
+        wait_polls(sentry, 1, bot=bot)
+        issue = sentry.create_issue("web", "TimeoutError: upstream")
+        bot.poll_now()
+
+        def cards() -> list[Any]:
+            return [
+                m
+                for m in slack.messages()
+                if (m.metadata or {}).get("event_type") == "sentry_issue_card"
+                and m.metadata["event_payload"]["issue_id"] == issue["id"]
+            ]
+
+        slack.wait_for(lambda: len(cards()) == 2, 15)
+        sentry.add_comment(issue["id"], "Rolling back", by="bo@example.com")
+        wait_polls(sentry, 3, bot=bot)
+
+        def replies(card: Any) -> list[Any]:
+            return [
+                m
+                for m in slack.messages(card.channel)
+                if m.thread_ts == card.ts and m.ts != card.ts
+            ]
+
+        slack.wait_for(lambda: all(len(replies(c)) == 1 for c in cards()), 10)
+        wait_polls(sentry, 2, bot=bot)
+        assert sorted(len(replies(c)) for c in cards()) == [1, 1]
+        assert {replies(c)[0].text for c in cards()} == {
+            "Bo Berg commented in Sentry: Rolling back"
+        }
+        assert len(sentry.requests_matching("GET", "/comments/")) == 1  # one read for both
+
+
+def test_after_a_deleted_comment_the_next_new_one_still_arrives(desk: Desk) -> None:
+    issue_id = desk.issue["id"]
+    first = desk.sentry.add_comment(issue_id, "first", by="bo@example.com")
+    wait_polls(desk.sentry, 2, bot=desk.bot)
+    desk.slack.wait_for(lambda: len(thread_replies(desk)) == 1, 10)
+    desk.sentry.delete_comment(issue_id, int(first["id"]))
+    wait_polls(desk.sentry, 2, bot=desk.bot)
+    desk.sentry.add_comment(issue_id, "second", by="bo@example.com")  # the count is back to 1
+    wait_polls(desk.sentry, 2, bot=desk.bot)
+    desk.slack.wait_for(lambda: len(thread_replies(desk)) == 2, 10)
+    assert [m.text.rsplit(": ", 1)[1] for m in thread_replies(desk)] == ["first", "second"]
