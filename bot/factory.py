@@ -156,9 +156,11 @@ class Factory:
             sentry=self.sentry,
             cards=self.cards,
             store=self.comment_store,
+            writer=self.comment_writer,
             outbox=self.outbox,
             metrics=self.metrics,
             clock=utc_now,
+            retention=timedelta(days=settings.card_retention_days),
         )
         directory = MemberDirectory(self.sentry)
         self.triage = TriageService(

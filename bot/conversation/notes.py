@@ -40,10 +40,27 @@ class CommentWriter:
         self._sentry = sentry
         self._store = store
         self._clock = clock
+        # Texts being written now, by issue: Sentry may list a comment before its POST's
+        # answer is recorded, and the comment is this app's all the same.
+        self._writing: dict[str, list[str]] = {}
+
+    def writing(self, issue_id: str) -> frozenset[str]:
+        """The texts this process is writing on the issue right now."""
+        return frozenset(self._writing.get(issue_id, ()))
 
     async def write(self, issue_id: IssueId, text: str) -> bool:
         """Add the comment; False when Sentry says this author posted it within the hour
         (it is there already). Other failures raise `SentryError`."""
+        self._writing.setdefault(issue_id, []).append(text.strip())
+        try:
+            return await self._write(issue_id, text)
+        finally:
+            texts = self._writing[issue_id]
+            texts.remove(text.strip())
+            if not texts:
+                del self._writing[issue_id]
+
+    async def _write(self, issue_id: IssueId, text: str) -> bool:
         try:
             comment = await self._sentry.add_comment(issue_id, text)
         except SentryError as exc:

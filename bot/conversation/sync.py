@@ -9,8 +9,10 @@ thread, through the outbox (`bot/conversation/store.py`).
 Which comments are relayed:
 
 * written after the card was posted (a card shows up with the conversation from then on);
-* not the app's own: a comment whose id the app recorded when Sentry answered its POST, or
-  whose author is the user the app's comments were written as (the integration's user);
+* not the app's own: a comment whose id the app recorded when Sentry answered its POST, whose
+  author is the user the app's comments were written as (the integration's user), or whose
+  text this process is writing on the issue at that moment (its answer not yet recorded);
+* to tracked cards only (posted as cards within the retention window), like the refresh;
 * once: edits and deletions in Sentry are not followed (a reply already in Slack stays as it
   was; a deleted comment lowers the count so the next new one is still noticed).
 """
@@ -19,10 +21,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from bot.card.store import CardRow, CardStore
+from bot.conversation.notes import CommentWriter
 from bot.conversation.store import PRODUCER, CommentStore, Relay, RelayRow
 from bot.metrics import Metrics
 from bot.outbox.delivery import Draft, Outbox, drawn
@@ -51,13 +54,17 @@ class CommentSync:
         sentry: SentryClient,
         cards: CardStore,
         store: CommentStore,
+        writer: CommentWriter,
         outbox: Outbox,
         metrics: Metrics,
         clock: Callable[[], datetime],
+        retention: timedelta,
     ) -> None:
         self._sentry = sentry
         self._cards = cards
         self._store = store
+        self._writer = writer
+        self._retention = retention
         self._outbox = outbox
         self._metrics = metrics
         self._clock = clock
@@ -100,7 +107,12 @@ class CommentSync:
         parsed = IssueId.parse(issue_id)
         if parsed is None:
             return 0
-        cards = [c for c in await self._cards.for_issue(parsed) if c.shown_as_card]
+        since = self._clock() - self._retention
+        cards = [
+            c
+            for c in await self._cards.for_issue(parsed)
+            if c.shown_as_card and c.post.posted_at is not None and c.post.posted_at >= since
+        ]
         if not cards:
             return 0
         try:
@@ -112,6 +124,7 @@ class CommentSync:
         if num_comments is None and page.next_cursor is None:
             num_comments = len(page.items) + len(page.skipped)
         own_ids, own_authors = await self._store.own(parsed)
+        writing = self._writer.writing(parsed)
         marks = await self._store.marks(c.id for c in cards)
         newest = max((c.id for c in page.items), default=None)
         owed = 0
@@ -121,7 +134,9 @@ class CommentSync:
             fresh = [
                 c
                 for c in sorted(page.items, key=lambda c: c.id)
-                if _is_new(c, card, floor) and not _is_own(c, own_ids, own_authors)
+                if _is_new(c, card, floor)
+                and not _is_own(c, own_ids, own_authors)
+                and c.text.strip() not in writing
             ]
             count = num_comments
             if count is None:
