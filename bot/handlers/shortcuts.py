@@ -35,11 +35,14 @@ from bot.slack.comments import (
     issue_option,
 )
 from bot.slack.dialogs import notice_view
-from bot.triage.identity import Refusal
+from bot.triage.identity import Identity, Refusal
 
 logger = logging.getLogger(__name__)
 
 OPTIONS_BUDGET = 2.0  # seconds for the issue search, within Slack's 3-second acknowledgement
+# The membership check may take this long before the picker opens regardless (a `trigger_id`
+# is valid for 3 seconds, bolt-python `app.py`).
+PICKER_CHECK_BUDGET = 1.5
 SUBMIT_BUDGET = 2.5  # seconds to send from the picker and answer in its acknowledgement
 MAX_QUERY = 200
 NO_PICK = "Pick an issue, or type its short ID or link."
@@ -64,6 +67,20 @@ def shortcut_message(body: dict[str, Any]) -> ShortcutMessage:
     )
 
 
+async def checked_in_time(checking: asyncio.Future[Identity | Refusal]) -> bool:
+    """Whether the membership check ended within the picker's budget; if not it goes on, and
+    its outcome (or failure) is only logged."""
+    done, _ = await asyncio.wait({checking}, timeout=PICKER_CHECK_BUDGET)
+    if not done:
+        checking.add_done_callback(_log_failure)
+    return bool(done)
+
+
+def _log_failure(checking: asyncio.Future[Identity | Refusal]) -> None:
+    if not checking.cancelled() and checking.exception() is not None:
+        logger.warning("membership check failed: %s", checking.exception())
+
+
 def confirmation(outcome: Sent, short_id: str = "") -> str:
     what = f"issue {short_id}" if short_id else "the issue of this thread's card"
     if outcome.again:
@@ -84,11 +101,17 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         await ack()
         slack_user, slack_team = user_and_team(body)
         message = shortcut_message(body)
-        who = await send.member(slack_user=slack_user, slack_team=slack_team)
+        checking = asyncio.ensure_future(send.member(slack_user=slack_user, slack_team=slack_team))
+        issue_id = await send.card_issue(message)
+        if issue_id is None and not await checked_in_time(checking):
+            # The trigger_id expires 3 s after the click: the picker opens now, and the
+            # submission checks membership again (from the warm cache).
+            await open_picker(client, body, message)
+            return
+        who = await checking
         if isinstance(who, Refusal):
             await respond(text=who.reason, response_type="ephemeral", replace_original=False)
             return
-        issue_id = await send.card_issue(message)
         if issue_id is None:
             await open_picker(client, body, message)
             return

@@ -360,3 +360,15 @@ def test_after_a_deleted_comment_the_next_new_one_still_arrives(desk: Desk) -> N
     wait_polls(desk.sentry, 2, bot=desk.bot)
     desk.slack.wait_for(lambda: len(thread_replies(desk)) == 2, 10)
     assert [m.text.rsplit(": ", 1)[1] for m in thread_replies(desk)] == ["first", "second"]
+
+
+def test_send_to_sentry_elsewhere_refuses_a_non_member_before_asking(desk: Desk) -> None:
+    desk.slack.add_user(NOBODY, "nobody@example.com", "nobody")
+    desk.slack.add_channel(OTHER_CHANNEL, "random")
+    ts = desk.slack.add_user_message(OTHER_CHANNEL, NOBODY, "hello")
+    url = use_shortcut(
+        desk, desk.slack.message(OTHER_CHANNEL, ts), user=NOBODY, channel=OTHER_CHANNEL
+    )
+    assert "No member of the Sentry organization" in said(desk, url)
+    assert desk.slack.views() == []
+    assert comment_posts(desk.sentry) == []
