@@ -64,7 +64,10 @@ def test_send_to_sentry_over_socket_mode_and_a_comment_back_once_across_a_kill(
     )
     ack = slack.wait_for_ack(slack.send_envelope("interactive", payload), timeout=5)
     assert not ack.get("payload")
-    slack.wait_for(lambda: any(p.url == url for p in slack.response_posts()), 15)
+    try:
+        slack.wait_for(lambda: any(p.url == url for p in slack.response_posts()), 30)
+    except TimeoutError:
+        raise AssertionError(bot.log()) from None
     [told] = [p.body["text"] for p in slack.response_posts() if p.url == url]
     assert told == "Sent to Sentry as a comment on the issue of this thread's card."
     [sent] = sentry.comments(issue["id"])
