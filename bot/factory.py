@@ -26,6 +26,10 @@ from bot.card.redraw import CardUpdater
 from bot.card.replies import ReplyStore
 from bot.card.store import CardStore
 from bot.config_file import BotConfig
+from bot.conversation.notes import ActivityNotes, CommentWriter
+from bot.conversation.send import SendToSentry
+from bot.conversation.store import CommentStore
+from bot.conversation.sync import CommentSync
 from bot.credentials import (
     SLACK_AUTH_ERRORS,
     SlackAnswerWatch,
@@ -44,6 +48,7 @@ from bot.readiness import CredentialWatch, Readiness
 from bot.sentry.client import SentryClient, time_limits
 from bot.settings import Settings
 from bot.slack.card import build_compact_card, build_issue_card
+from bot.slack.messages import SlackMessages
 from bot.slack.notifier import SlackNotifier
 from bot.slack.profiles import SlackProfiles
 from bot.slack.retries import CappedRateLimitRetryHandler
@@ -143,6 +148,23 @@ class Factory:
             draw=build_issue_card,
             clock=utc_now,
         )
+        self.comment_store = CommentStore(self.engine)
+        self.comment_writer = CommentWriter(
+            sentry=self.sentry, store=self.comment_store, clock=utc_now
+        )
+        self.notes = ActivityNotes(
+            writer=self.comment_writer, metrics=self.metrics, enabled=settings.activity_notes
+        )
+        self.comments = CommentSync(
+            sentry=self.sentry,
+            cards=self.cards,
+            store=self.comment_store,
+            writer=self.comment_writer,
+            outbox=self.outbox,
+            metrics=self.metrics,
+            clock=utc_now,
+            retention=timedelta(days=settings.card_retention_days),
+        )
         directory = MemberDirectory(self.sentry)
         self.triage = TriageService(
             sentry=self.sentry,
@@ -154,6 +176,7 @@ class Factory:
             log=ActionLog(self.engine),
             metrics=self.metrics,
             clock=utc_now,
+            notes=self.notes,
         )
         self.unfurler = Unfurler(
             sentry=self.sentry,
@@ -171,6 +194,7 @@ class Factory:
             clock=utc_now,
             retention=timedelta(days=settings.card_retention_days),
             broadcast=settings.regression_broadcast,
+            comments=self.comments,
         )
         self.poller = Poller(
             sentry=self.sentry,
@@ -219,6 +243,13 @@ class Factory:
                     clock=utc_now,
                 ),
                 unfurls=self.unfurler,
+                send_to_sentry=SendToSentry(
+                    identify=self.triage.identify,
+                    sentry=self.sentry,
+                    store=self.comment_store,
+                    writer=self.comment_writer,
+                    slack=SlackMessages(self.slack),
+                ),
             ),
         )
         self.slack_watch = CredentialWatch(
@@ -301,6 +332,8 @@ class Factory:
         return self.slack_watch.refused or self.sentry_watch.refused
 
     async def aclose(self) -> None:
-        """Close the clients; the caller has stopped everything that uses them."""
+        """Close the clients; the caller has stopped everything that uses them. Activity
+        comments still being written get a few seconds first."""
+        await self.notes.drain(within=5.0)
         await self.http.aclose()
         await self.engine.dispose()

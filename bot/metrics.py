@@ -90,6 +90,12 @@ class Metrics:
             "1 while this replica holds the poll lease",
             registry=self.registry,
         )
+        self.comments = Counter(
+            "sentry_slack_comments",
+            "Comments between Slack and Sentry by outcome (noted, duplicate, failed, relayed…)",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.ready = Gauge("sentry_slack_ready", "1 once the app is ready", registry=self.registry)
 
     def render(self) -> bytes:

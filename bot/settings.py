@@ -59,6 +59,8 @@ class Settings:
     storm_threshold: int
     card_retention_days: int
     regression_broadcast: bool
+    # Each triage action from Slack also leaves a comment in Sentry naming the person.
+    activity_notes: bool = True
 
     @property
     def socket_mode(self) -> bool:
@@ -301,6 +303,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         broadcast = _boolean(env.get("REGRESSION_BROADCAST", "") or "true")
     except ValueError as exc:
         problems.append(f"REGRESSION_BROADCAST: {exc}")
+    activity_notes = True
+    try:
+        activity_notes = _boolean(env.get("SENTRY_ACTIVITY_NOTES", "") or "true")
+    except ValueError as exc:
+        problems.append(f"SENTRY_ACTIVITY_NOTES: {exc}")
 
     if problems:
         raise SettingsError(problems, config_path=config_path)
@@ -322,6 +329,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         storm_threshold=storm,
         card_retention_days=retention,
         regression_broadcast=broadcast,
+        activity_notes=activity_notes,
     )
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Protocol
 
 from bot.card.redraw import CardUpdater
 from bot.card.replies import PRODUCER as REPLY_PRODUCER
@@ -56,6 +57,13 @@ def _differs(state: Issue | IssueState | None, row: TrackedCard) -> bool:
     return state is not None and card_revision(state) != row.rendered
 
 
+class CommentWatch(Protocol):
+    """Told the `numComments` each compared card's issue has (`bot.conversation.sync`): the
+    refresh already read it, so noticing a new comment costs no request of its own."""
+
+    async def notice(self, observed: Mapping[int, tuple[str, int]]) -> int: ...
+
+
 @dataclass
 class FreshnessReport:
     checked: int = 0
@@ -76,8 +84,10 @@ class Freshness:
         clock: Callable[[], datetime],
         retention: timedelta,
         broadcast: bool,
+        comments: CommentWatch | None = None,
     ) -> None:
         self._sentry = sentry
+        self._comments = comments
         self._cards = cards
         self._replies = replies
         self._updater = updater
@@ -142,7 +152,24 @@ class Freshness:
                 )
         await self._cards.mark_checked(unchanged, now=now)
         report.replies = await self.deliver_replies(issues)
+        await self._notice_comments(rows, states)
         return report
+
+    async def _notice_comments(
+        self, rows: list[TrackedCard], states: Mapping[str, Issue | IssueState]
+    ) -> None:
+        """Hand the comment watch each compared card's comment count (no request of its own)."""
+        if self._comments is None:
+            return
+        observed = {
+            r.id: (r.issue_id, state.num_comments)
+            for r in rows
+            if (state := states.get(r.issue_id)) is not None
+        }
+        try:
+            await self._comments.notice(observed)
+        except Exception:
+            logger.exception("could not follow the comments of %d cards", len(observed))
 
     async def deliver_replies(self, issues: Mapping[str, Issue]) -> int:
         """Post owed thread replies; settle interrupted ones from their threads first."""

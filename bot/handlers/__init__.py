@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.conversation.send import SendToSentry
 from bot.digests.service import DigestService
 from bot.sentry.client import SentryClient
 from bot.slack.notifier import SlackNotifier
@@ -25,6 +26,7 @@ class HandlerContext:
     triage: TriageService
     digests: DigestService | None = None
     unfurls: Unfurler | None = None
+    send_to_sentry: SendToSentry | None = None
 
 
 def build_app(*, client: AsyncWebClient, signing_secret: str, verify_requests: bool) -> AsyncApp:
@@ -43,11 +45,12 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, verify_requests: b
 def register(app: AsyncApp, ctx: HandlerContext) -> None:
     """Bind every listener of the app; the catch-alls and the error handler come last, as Bolt
     runs the first listener that matches."""
-    from bot.handlers import card_actions, commands, digest_actions, unfurls
+    from bot.handlers import card_actions, commands, digest_actions, shortcuts, unfurls
     from bot.handlers.fallbacks import Fallbacks
 
     card_actions.register(app, ctx)
     commands.register(app, ctx)
     digest_actions.register(app, ctx)
     unfurls.register(app, ctx)
+    shortcuts.register(app, ctx)
     Fallbacks().register(app)

@@ -70,6 +70,7 @@ KINDS: Final = (
     Kind("card", "sentry_issue_card", field="issue_id", prefix="issue:", many=False),
     Kind("summary", "sentry_issue_summary", field="issue_ids", prefix="issue:"),
     Kind("reply", "sentry_issue_reply", field="reply_key", prefix="reply:", many=False),
+    Kind("comment", "sentry_issue_comment", field="comment_key", prefix="comment:", many=False),
     Kind(
         "digest",
         "sentry_digest",

@@ -65,6 +65,7 @@ from bot.sentry.errors import (
 from bot.sentry.health import SentryHealth
 from bot.sentry.ids import Cursor, InvalidId, IssueId, ReleaseVersion, ShortId, Slug
 from bot.sentry.models import (
+    Comment,
     Event,
     Issue,
     IssueState,
@@ -384,6 +385,38 @@ class SentryClient:
             scope=SCOPE_EVENT_ADMIN,
             resource=f"issue {issue_id}",
         )
+
+    # -- comments -------------------------------------------------------------------------
+
+    async def list_comments(self, issue_id: IssueId, *, cursor: str | None = None) -> Page[Comment]:
+        """An issue's comments, newest first (Sentry `GroupNotesEndpoint.get`: activity of type
+        `note`, `DateTimePaginator` ordered by `-datetime`, 100 per page by default)."""
+        target = _write_id(issue_id)
+        response = await self._request(
+            "GET",
+            self._issue_path(target, "comments/"),
+            params=_optional(cursor=_cursor(cursor)),
+            scope=SCOPE_EVENT_READ,
+            resource=f"issue {target}",
+        )
+        return await self._page(response, Comment.from_api)
+
+    async def add_comment(self, issue_id: IssueId, text: str) -> Comment:
+        """Add a comment to an issue (Sentry `GroupNotesEndpoint.post`, 201 with the activity).
+
+        A 400 `You have already posted that comment.` means the same author posted the same
+        text within the hour: a retried POST whose first answer was lost lands there, so a
+        retry never makes a second comment and this is retried like a read.
+        """
+        target = _write_id(issue_id)
+        response = await self._request(
+            "POST",
+            self._issue_path(target, "comments/"),
+            json={"text": _non_empty(text, "a comment")},
+            scope=SCOPE_EVENT_WRITE,
+            resource=f"issue {target}",
+        )
+        return await self._one(response, Comment.from_api)
 
     # -- releases -------------------------------------------------------------------------
 

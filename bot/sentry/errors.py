@@ -248,3 +248,13 @@ def _flatten(errors: Mapping[str, Any], prefix: str = "") -> str:
         else:
             parts.append(f"{name}: {value}")
     return "; ".join(p for p in parts if p)
+
+
+# Sentry `issues/endpoints/group_notes.py` (`GroupNotesEndpoint.post`): the same author posting
+# the same comment on an issue within one hour. Older versions send the text as a JSON string.
+ALREADY_POSTED = "You have already posted that comment."
+
+
+def already_posted(error: SentryError) -> bool:
+    """Whether Sentry refused a comment because the same author just posted the same text."""
+    return isinstance(error, SentryBadRequest) and error.detail == ALREADY_POSTED

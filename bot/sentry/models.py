@@ -241,6 +241,9 @@ class IssueState:
     status: str
     substatus: str | None
     assigned_to: Assignee | None
+    # `numComments` stays in collapsed answers (Sentry `GroupSerializerBase.serialize`): how
+    # the refresh notices a new comment without asking for the comments.
+    num_comments: int = 0
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> IssueState:
@@ -249,6 +252,7 @@ class IssueState:
             status=_status(data),
             substatus=_substatus(data),
             assigned_to=Assignee.from_api(data.get("assignedTo")),
+            num_comments=_int(data.get("numComments")),
         )
 
 
@@ -273,6 +277,7 @@ class Issue:
     assigned_to: Assignee | None
     platform: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    num_comments: int = 0
 
     @classmethod
     def from_api(
@@ -314,6 +319,7 @@ class Issue:
             assigned_to=Assignee.from_api(data.get("assignedTo")),
             platform=_opt(data.get("platform")),
             metadata=bounds.mapping(data.get("metadata")),
+            num_comments=_int(data.get("numComments")),
         )
 
 
@@ -517,6 +523,38 @@ class Member:
             role=role,
             pending=data.get("pending") is True,
             emails=tuple(emails),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A comment (note) on an issue: an activity of type `note` (Sentry `GroupNotesEndpoint`,
+    `ActivitySerializer`): `{id, type, data: {text}, user: {id, name, email} | null,
+    dateCreated}`; `author_id` is None for a comment without a user."""
+
+    id: int
+    text: str
+    author_id: str | None
+    author_name: str
+    author_email: str
+    created: datetime
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Comment:
+        raw_id = _ref(data.get("id"))
+        if not _DIGITS.fullmatch(raw_id):
+            raise UnreadableItem("comment", repr(data.get("id"))[:40], "no numeric id")
+        if data.get("type", "note") != "note":
+            raise UnreadableItem("comment", raw_id, "not a note")
+        user = _mapping(data.get("user"))
+        email = _word(user.get("email"))
+        return cls(
+            id=bounds.count(raw_id),
+            text=_str(_mapping(data.get("data")).get("text")),
+            author_id=_numeric(user.get("id")),
+            author_name=_word(user.get("name")) or email or _word(user.get("username")),
+            author_email=email,
+            created=parse_time(data.get("dateCreated")) or bounds.EARLIEST,
         )
 
 

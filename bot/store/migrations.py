@@ -213,6 +213,45 @@ def _v3_outbox(conn: Connection) -> None:
     conn.execute(sa.text("CREATE INDEX ix_cards_outbox ON cards (outbox_id)"))
 
 
+def _v4_conversation(conn: Connection) -> None:
+    """Version 4: comment watermarks per card, Sentry comments owed to card threads, and the
+    comments the app wrote itself. New tables only: nothing existing changes."""
+    for table in (_V4_COMMENT_MARKS, _V4_COMMENT_RELAYS, _V4_OWN_COMMENTS):
+        table.create(conn)
+
+
+# The tables of version 4, frozen as this step creates them.
+_V4 = sa.MetaData()
+_V4_COMMENT_MARKS = sa.Table(
+    "comment_marks",
+    _V4,
+    sa.Column("card_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("num_comments", sa.BigInteger, nullable=False),
+    sa.Column("last_comment_id", sa.BigInteger, nullable=True),
+)
+_V4_COMMENT_RELAYS = sa.Table(
+    "comment_relays",
+    _V4,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("card_id", sa.Integer, nullable=False),
+    sa.Column("comment_id", sa.BigInteger, nullable=False),
+    sa.Column("issue_id", sa.String(32), nullable=False),
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", schema.UTCDateTime, nullable=False),
+    sa.Column("outbox_id", sa.Integer, nullable=True),
+    sa.UniqueConstraint("card_id", "comment_id", name="uq_comment_relays_card_comment"),
+)
+_V4_OWN_COMMENTS = sa.Table(
+    "own_comments",
+    _V4,
+    sa.Column("comment_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("issue_id", sa.String(32), nullable=False),
+    sa.Column("author_id", sa.String(32), nullable=True),
+    sa.Column("created_at", schema.UTCDateTime, nullable=False),
+)
+
+
 def _insert(conn: Connection, **values: object) -> int:
     result = conn.execute(sa.insert(schema.outbox).values(**values).returning(schema.outbox.c.id))
     return int(result.scalar_one())
@@ -220,7 +259,7 @@ def _insert(conn: Connection, **values: object) -> int:
 
 # Version N is reached by running MIGRATIONS[N - 2] on a version N-1 database.
 # Version 1 is the baseline: routes and cards.
-MIGRATIONS: list[Step] = [_v2_triage_digests_leases, _v3_outbox]
+MIGRATIONS: list[Step] = [_v2_triage_digests_leases, _v3_outbox, _v4_conversation]
 
 LATEST_VERSION = 1 + len(MIGRATIONS)
 

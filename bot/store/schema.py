@@ -192,3 +192,42 @@ sa.Index("ix_outbox_state_producer", outbox.c.state, outbox.c.producer)
 # The card refresh counts and picks the tracked cards (posted as cards, recent enough) every
 # cycle: without this, each cycle reads every message ever posted.
 sa.Index("ix_outbox_posted", outbox.c.state, outbox.c.posted_as, outbox.c.posted_at)
+
+# Version 4: the conversation with Sentry ---------------------------------------------------
+
+# Per card, what of its issue's comments has been seen: Sentry's `numComments` when last
+# looked at, and the newest comment id considered (relayed, or the app's own, or older than
+# the card). Comment ids are activity ids, which only grow.
+comment_marks = sa.Table(
+    "comment_marks",
+    metadata,
+    sa.Column("card_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("num_comments", sa.BigInteger, nullable=False),
+    sa.Column("last_comment_id", sa.BigInteger, nullable=True),
+)
+
+# A Sentry comment owed to (or posted in) one card's thread, with what it says, so the reply
+# can be drawn after a restart without asking Sentry again.
+comment_relays = sa.Table(
+    "comment_relays",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("card_id", sa.Integer, nullable=False),
+    sa.Column("comment_id", sa.BigInteger, nullable=False),
+    sa.Column("issue_id", sa.String(32), nullable=False),
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("outbox_id", sa.Integer, nullable=True),
+    sa.UniqueConstraint("card_id", "comment_id", name="uq_comment_relays_card_comment"),
+)
+
+# Comments the app wrote in Sentry itself (attribution, "Send to Sentry"): never echoed.
+own_comments = sa.Table(
+    "own_comments",
+    metadata,
+    sa.Column("comment_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("issue_id", sa.String(32), nullable=False),
+    sa.Column("author_id", sa.String(32), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)

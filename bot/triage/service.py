@@ -43,6 +43,13 @@ NO_RELEASE = (
 )
 
 
+class ActivityNoter(Protocol):
+    """Leaves a comment on issues in Sentry naming who acted (`bot.conversation.notes`),
+    without making the caller wait."""
+
+    def note(self, *, issue_ids: Sequence[str], verb: str, name: str, email: str) -> None: ...
+
+
 class CardRefresher(Protocol):
     """Re-reads an issue and re-renders each of its cards (`bot.card.redraw.CardUpdater`)."""
 
@@ -90,8 +97,10 @@ class TriageService:
         log: ActionLog,
         metrics: Metrics,
         clock: Callable[[], datetime],
+        notes: ActivityNoter | None = None,
     ) -> None:
         self._sentry = sentry
+        self._notes = notes
         self.identities = identities
         self.directory = directory
         self._updater = updater
@@ -173,6 +182,13 @@ class TriageService:
                 label = ""
         last = LastAction(slack_user_id=slack_user, verb=words(op, assignee_label=label), at=now)
         result.last_action = last
+        if succeeded and self._notes is not None:
+            self._notes.note(
+                issue_ids=succeeded,
+                verb=last.verb,
+                name=who.member.name,
+                email=who.member.email or who.email,
+            )
         for issue_id in succeeded:
             try:
                 issue = await self._updater.refresh_issue(issue_id, last_action=last)

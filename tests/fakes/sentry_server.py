@@ -109,6 +109,9 @@ ROUTES = (
     _route("PUT", _ISSUE, _EVENT_WRITE, "update_issue"),
     _route("DELETE", _ISSUE, _EVENT_ADMIN, "delete_issue"),
     _route("GET", _ISSUE + "/events", _EVENT_READ, "list_issue_events"),
+    # `(?:notes|comments)/` under the issue routes (Sentry `api/urls.py`, `GroupNotesEndpoint`).
+    _route("GET", _ISSUE + "/(?:comments|notes)", _EVENT_READ, "list_comments"),
+    _route("POST", _ISSUE + "/(?:comments|notes)", _EVENT_WRITE, "post_comment"),
     _route("GET", _ISSUE + "/events/(?P<event>[^/]+)", _EVENT_READ, "get_issue_event"),
     _route("GET", _ORG + "/shortids/(?P<short>[^/]+)", _EVENT_READ, "resolve_short_id"),
     _route("GET", _PROJ + "/events", _PROJECT_READ, "list_project_events"),
@@ -888,6 +891,14 @@ class FakeSentry(SentryOrgState):
                 },
             )
         return Reply(200, dict(event))
+
+    def _op_list_comments(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        issue = self.find_issue(groups["issue"])
+        return self._list(record, [self.comment_json(c) for c in issue.comments])
+
+    def _op_post_comment(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        issue = self.find_issue(groups["issue"])
+        return Reply(201, self.post_comment(issue, record.json))
 
     def _op_list_issue_events(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
         issue = self.find_issue(groups["issue"])

@@ -102,7 +102,18 @@ class IssueRecord:
     tags: dict[str, str]
     flags: dict[str, Any] = field(default_factory=dict)
     events: list[JSON] = field(default_factory=list)
+    comments: list[CommentRecord] = field(default_factory=list)
     deleted: bool = False
+
+
+@dataclass
+class CommentRecord:
+    """An activity of type `note` (Sentry `models/activity.py`, `ActivityType.NOTE`)."""
+
+    id: int
+    user: JSON | None
+    text: str
+    created: datetime
 
 
 @dataclass
@@ -147,7 +158,15 @@ class SentryOrgState:
         self._members: list[MemberRecord] = []
         self._teams: dict[int, TeamRecord] = {}
         self._ids = {"project": 0, "issue": 4_500_000_000, "release": 0, "member": 0, "user": 0}
-        self._ids.update({"team": 0})
+        self._ids.update({"team": 0, "activity": 7_000_000})
+        # Who the token acts as: an internal integration's proxy user (Sentry
+        # `sentry_apps/models/sentry_app.py` `proxy_user`), the author of what the app writes.
+        self.token_user: JSON = {
+            "id": "900001",
+            "name": "Sentry Triage",
+            "username": "sentry-triage-a1b2c3",
+            "email": "",
+        }
         self.web_url = "http://sentry.invalid"
 
     def now(self) -> datetime:
@@ -319,6 +338,89 @@ class SentryOrgState:
             return self.team_json(record)
 
     # -- helpers for tests: acting as Sentry's web UI ---------------------------------------
+
+    def add_comment(self, issue_id: int | str, text: str, *, by: str | None = None) -> JSON:
+        """A comment written in Sentry's web UI by the member with e-mail `by` (None: the
+        token's user, as the app would write it)."""
+        with self._cond:
+            issue = self._issue(issue_id)
+            if by is None:
+                user = dict(self.token_user)
+            else:
+                member = next(m for m in self._members if m.email == by and m.user_id)
+                user = self.user_json(member)
+            record = CommentRecord(self._next_id("activity"), user, text, self.now())
+            issue.comments.insert(0, record)
+            self._changed()
+            return self.comment_json(record)
+
+    def edit_comment(self, issue_id: int | str, comment_id: int, text: str) -> None:
+        with self._cond:
+            issue = self._issue(issue_id)
+            next(c for c in issue.comments if c.id == comment_id).text = text
+            self._changed()
+
+    def delete_comment(self, issue_id: int | str, comment_id: int) -> None:
+        with self._cond:
+            issue = self._issue(issue_id)
+            issue.comments = [c for c in issue.comments if c.id != comment_id]
+            self._changed()
+
+    def comments(self, issue_id: int | str) -> list[JSON]:
+        """The issue's comments, newest first, as the API lists them."""
+        with self._cond:
+            return [self.comment_json(c) for c in self._issue(issue_id).comments]
+
+    def post_comment(self, issue: IssueRecord, body: Any) -> JSON:
+        """`GroupNotesEndpoint.post` (Sentry `issues/endpoints/group_notes.py`) as the token's
+        user: `NoteSerializer` (DRF `CharField`: required, not blank after trimming), then
+        the duplicate guard (same author, same data, within one hour: 400)."""
+        if body is None:
+            body = {}  # no body: DRF's empty `request.data`
+        if not isinstance(body, dict):
+            got = {list: "list", str: "str", int: "int", float: "float", bool: "bool"}
+            name = got.get(type(body), type(body).__name__)
+            raise ApiError(
+                400,
+                {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {name}."]},
+            )
+        text = body.get("text")
+        if "text" not in body:
+            raise ApiError(400, {"text": ["This field is required."]})
+        if text is None:
+            raise ApiError(400, {"text": ["This field may not be null."]})
+        if not isinstance(text, str | int | float) or isinstance(text, bool):
+            raise ApiError(400, {"text": ["Not a valid string."]})
+        text = str(text).strip()
+        if not text:
+            raise ApiError(400, {"text": ["This field may not be blank."]})
+        hour_ago = self.now() - timedelta(hours=1)
+        for earlier in issue.comments:
+            same_author = (earlier.user or {}).get("id") == self.token_user["id"]
+            if same_author and earlier.text == text and earlier.created >= hour_ago:
+                raise ApiError(400, {"detail": "You have already posted that comment."})
+        record = CommentRecord(self._next_id("activity"), dict(self.token_user), text, self.now())
+        issue.comments.insert(0, record)
+        self._changed()
+        return self.comment_json(record)
+
+    def user_json(self, member: MemberRecord) -> JSON:
+        return {
+            "id": str(member.user_id),
+            "name": member.name,
+            "username": member.email,
+            "email": member.email,
+        }
+
+    def comment_json(self, comment: CommentRecord) -> JSON:
+        """`ActivitySerializer` (Sentry `api/serializers/models/activity.py`)."""
+        return {
+            "id": str(comment.id),
+            "user": dict(comment.user) if comment.user else None,
+            "type": "note",
+            "data": {"text": comment.text},
+            "dateCreated": iso(comment.created),
+        }
 
     def set_issue_status(
         self, issue_id: int | str, status: str, substatus: str | None = None
@@ -770,7 +872,7 @@ class SentryOrgState:
             "metadata": {"type": exc_type, "value": exc_value, "filename": "app.py"}
             if exc_value
             else {"title": issue.title},
-            "numComments": 0,
+            "numComments": len(issue.comments),
             "assignedTo": self.actor_json(issue.assigned),
             "isBookmarked": bool(issue.flags.get("isBookmarked", False)),
             "isSubscribed": bool(issue.flags.get("isSubscribed", False)),

@@ -195,6 +195,39 @@ def block_actions(
     }
 
 
+def message_action(
+    user_id: str,
+    team_id: str,
+    channel: Mapping[str, str],
+    message: Mapping[str, Any],
+    response_url: str,
+    *,
+    callback_id: str = "message.to_sentry",
+    trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
+    api_app_id: str = "A111",
+) -> dict[str, Any]:
+    """A message shortcut used on `message` (as Slack stores it, `Message.as_slack()`), shaped
+    like Slack's `message_action` payload (Slack docs: message shortcuts; bolt-python
+    `tests/scenario_tests/test_message_shortcut.py`): `channel` is `{"id", "name"}`, the
+    message keeps `user` (absent for bot posts), `text`, `ts` and `thread_ts`."""
+    return {
+        "type": "message_action",
+        "token": "verification_token",
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": team_id, "domain": "subarachnoid"},
+        "user": {"id": user_id, "name": user_id.lower(), "team_id": team_id},
+        "channel": dict(channel),
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "api_app_id": api_app_id,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "message_ts": message["ts"],
+        "message": {"type": "message", **copy.deepcopy(dict(message))},
+    }
+
+
 def block_suggestion(
     user_id: str,
     team_id: str,

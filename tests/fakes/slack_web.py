@@ -550,6 +550,9 @@ class WebApi:
         if message is None:
             return fail("message_not_found")
         link = f"{self.identity.url}archives/{channel.id}/p{message.ts.replace('.', '')}"
+        if message.is_reply:
+            # A reply's permalink opens its thread (Slack docs: chat.getPermalink example).
+            link += f"?thread_ts={message.thread_ts}&cid={channel.id}"
         return ok(channel=channel.id, permalink=link)
 
     # unfurls -------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ async def test_a_version_1_database_upgrades_in_place(tmp_path: Path) -> None:
         ).one()
         tables = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
     await engine.dispose()
-    assert version == LATEST_VERSION == 3
+    assert version == LATEST_VERSION == 4
     assert tuple(card) == ("42", "1.000100", "card", None)
     assert {"actions", "replies", "digests", "digest_runs", "leases", "outbox"} <= tables
 

@@ -221,6 +221,7 @@ VARIABLES = (
     "STORM_THRESHOLD",
     "CARD_RETENTION_DAYS",
     "REGRESSION_BROADCAST",
+    "SENTRY_ACTIVITY_NOTES",
     "LOG_FORMAT",
     "LOG_LEVEL",
 )
@@ -360,3 +361,19 @@ def test_database_url_is_an_async_url_or_a_reason(value: str) -> None:
         assert SECRET_MARK not in outcome
     else:
         assert outcome.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://"))
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", True), ("true", True), ("false", False)])
+def test_activity_notes_default_on_and_can_be_turned_off(
+    tmp_path: Path, value: str, expected: bool
+) -> None:
+    settings = load_settings({**BASE, "SENTRY_ACTIVITY_NOTES": value}, cwd=tmp_path)
+    assert settings.activity_notes is expected
+
+
+def test_activity_notes_must_be_a_boolean(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**BASE, "SENTRY_ACTIVITY_NOTES": "sometimes"}, cwd=tmp_path)
+    [problem] = caught.value.problems
+    assert problem.startswith("SENTRY_ACTIVITY_NOTES: ")
+    assert problem.endswith("must be true or false")
