@@ -8,6 +8,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.digests.service import DigestService
+from bot.home.service import HomeService
+from bot.routing import RoutingService
 from bot.sentry.client import SentryClient
 from bot.slack.notifier import SlackNotifier
 from bot.store.routes import RouteStore
@@ -23,6 +25,8 @@ class HandlerContext:
     routes: RouteStore
     triage: TriageService
     digests: DigestService | None = None
+    home: HomeService | None = None
+    routing: RoutingService | None = None
 
 
 def build_app(*, client: AsyncWebClient, signing_secret: str, verify_requests: bool) -> AsyncApp:
@@ -41,10 +45,11 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, verify_requests: b
 def register(app: AsyncApp, ctx: HandlerContext) -> None:
     """Bind every listener of the app; the catch-alls and the error handler come last, as Bolt
     runs the first listener that matches."""
-    from bot.handlers import card_actions, commands, digest_actions
+    from bot.handlers import card_actions, commands, digest_actions, home
     from bot.handlers.fallbacks import Fallbacks
 
     card_actions.register(app, ctx)
     commands.register(app, ctx)
     digest_actions.register(app, ctx)
+    home.register(app, ctx)
     Fallbacks().register(app)

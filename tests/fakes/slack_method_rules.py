@@ -53,6 +53,7 @@ METHOD_SCOPES: dict[str, tuple[str, str] | None] = {
     "users.lookupByEmail": ("users:read.email", "users:read.email"),
     "views.open": None,
     "views.update": None,
+    "views.publish": None,
 }
 
 REQUIRED_ARGUMENTS: dict[str, tuple[str, ...]] = {
@@ -66,6 +67,7 @@ REQUIRED_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "users.lookupByEmail": ("email",),
     "views.open": ("trigger_id", "view"),
     "views.update": ("view",),
+    "views.publish": ("user_id", "view"),
 }
 
 AS_USER_METHODS = frozenset(

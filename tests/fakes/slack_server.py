@@ -65,6 +65,7 @@ from tests.fakes.slack_workspace import (
     Channel,
     Edit,
     Ephemeral,
+    HomeView,
     Message,
     ResponseOrigin,
     ResponsePost,
@@ -81,6 +82,7 @@ __all__ = [
     "Edit",
     "Ephemeral",
     "FakeSlack",
+    "HomeView",
     "Message",
     "ResponsePost",
     "SocketAck",
@@ -396,6 +398,17 @@ class FakeSlack:
         """Every Web API request received, in order (also the ones answered with a fault)."""
         with self._cond:
             return [c for c in self._workspace.calls if method is None or c.method == method]
+
+    def home_view(self, user: str) -> HomeView | None:
+        """The Home view `user` sees now (a copy; `published` holds every version)."""
+        with self._cond:
+            found = self._workspace.home_views.get(user)
+            return copy.deepcopy(found) if found is not None else None
+
+    def set_home_tab_enabled(self, enabled: bool) -> None:
+        """With the Home tab off in the app's settings, views.publish answers `not_enabled`."""
+        with self._cond:
+            self._workspace.home_tab_enabled = enabled
 
     def views(self) -> list[View]:
         with self._cond:
