@@ -11,7 +11,10 @@ Shapes (Slack docs: slash commands, interaction payloads; samples in `slack_exam
 - `block_suggestion` (`slack_examples/block_suggestion_message.json`) and `view_submission`
   (`slack_examples/view_submission.json`);
 - interactivity over HTTP is `payload=<url-encoded JSON>`; Events API bodies are JSON
-  (bolt-python `slack_bolt/request/internals.py`, `parse_body`).
+  (bolt-python `slack_bolt/request/internals.py`, `parse_body`);
+- Events API deliveries (`event_callback`, `event_request`, `send_event`): the callback wrapper
+  of Slack's Events API docs, a unique `event_id` per delivery, signed like every request, and
+  `X-Slack-Retry-Num` / `X-Slack-Retry-Reason` on redeliveries.
 
 Signing per Slack's "Verifying requests from Slack"
 (docs.slack.dev/authentication/verifying-requests-from-slack/, python-slack-sdk
@@ -24,6 +27,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
+import itertools
 import json
 import time
 from collections.abc import Mapping
@@ -264,18 +268,33 @@ def view_submission(
     }
 
 
+_EVENT_IDS = itertools.count(1)
+
+
 def event_callback(
-    event: Mapping[str, Any], *, team_id: str = "T111", api_app_id: str = "A111"
+    event: Mapping[str, Any],
+    *,
+    team_id: str = "T111",
+    api_app_id: str = "A111",
+    is_ext_shared_channel: bool = False,
+    event_id: str | None = None,
 ) -> dict[str, Any]:
-    """The Events API wrapper around `event` (`examples/events_api_app_mention.json`)."""
+    """The Events API wrapper around `event` (`slack_examples/events_api_app_mention.json`;
+    Slack docs: Events API, "Callback field overview").
+
+    `event_id` is "globally unique across all workspaces" (the key a receiver dedupes retries
+    by), so each call makes a new one unless a retry of an earlier delivery passes it again.
+    """
     event_time = int(time.time())
+    event_type = str(event.get("type", ""))
+    channel = str(event.get("channel") or event.get("channel_id") or "")
     return {
         "token": "verification_token",
         "team_id": team_id,
         "api_app_id": api_app_id,
         "event": copy.deepcopy(dict(event)),
         "type": "event_callback",
-        "event_id": f"Ev{event_time}",
+        "event_id": event_id or f"Ev{event_time:X}{next(_EVENT_IDS):06d}",
         "event_time": event_time,
         "authorizations": [
             {
@@ -286,8 +305,56 @@ def event_callback(
                 "is_enterprise_install": False,
             }
         ],
-        "is_ext_shared_channel": False,
+        "is_ext_shared_channel": is_ext_shared_channel,
+        "event_context": f"1-{event_type}-{team_id}-{channel}",
+        "context_team_id": team_id,
+        "context_enterprise_id": None,
     }
+
+
+def event_body(callback: Mapping[str, Any]) -> str:
+    """The HTTP body of an Events API delivery: the callback as JSON (Slack docs: Events API,
+    "the event is sent as JSON in the body of an HTTP POST")."""
+    return json.dumps(callback, separators=(",", ":"))
+
+
+def event_request(
+    callback: Mapping[str, Any],
+    secret: str,
+    *,
+    timestamp: int | None = None,
+    retry_num: int | None = None,
+    retry_reason: str = "http_timeout",
+) -> tuple[str, dict[str, str]]:
+    """Body and headers of one signed Events API delivery over HTTP.
+
+    A redelivery (`retry_num` 1 to 3) carries `X-Slack-Retry-Num` and `X-Slack-Retry-Reason`
+    (Slack docs: Events API, "Retries"; reasons `http_timeout`, `too_many_redirects`,
+    `connection_failed`, `ssl_error`, `http_error`, `unknown_error`)."""
+    body = event_body(callback)
+    headers = sign(body, secret, timestamp or int(time.time()), content_type=JSON)
+    if retry_num is not None:
+        headers["X-Slack-Retry-Num"] = str(retry_num)
+        headers["X-Slack-Retry-Reason"] = retry_reason
+    return body, headers
+
+
+def send_event(
+    bot_url: str,
+    callback: Mapping[str, Any],
+    secret: str,
+    *,
+    timestamp: int | None = None,
+    retry_num: int | None = None,
+    retry_reason: str = "http_timeout",
+    timeout: float = 10.0,
+) -> BotReply:
+    """Deliver an Events API callback to the app's Request URL as Slack does (signed JSON POST);
+    Slack counts any answer but a 2xx within 3 seconds as a failed delivery."""
+    body, headers = event_request(
+        callback, secret, timestamp=timestamp, retry_num=retry_num, retry_reason=retry_reason
+    )
+    return post_to_bot(bot_url, body, headers, timeout=timeout)
 
 
 def signature(body: str, secret: str, timestamp: int) -> str:

@@ -740,6 +740,28 @@ class FakeSlack:
         self._run(self._hub.send(connection, frame), timeout)
         return envelope_id
 
+    def send_event(
+        self,
+        callback: dict[str, Any],
+        *,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+        timeout: float = 10.0,
+    ) -> str:
+        """Deliver an Events API callback (`slack_requests.event_callback`) over Socket Mode: an
+        `events_api` envelope whose payload is the callback, as Slack sends it over HTTP
+        (Slack docs: Using Socket Mode; `slack_examples/socket_mode_envelope_events_api_*.json`).
+        Returns the envelope_id; `wait_for_ack` waits for the app's acknowledgement."""
+        if callback.get("type") != "event_callback" or not isinstance(callback.get("event"), dict):
+            raise ValueError("send_event takes an event_callback (slack_requests.event_callback)")
+        return self.send_envelope(
+            "events_api",
+            callback,
+            retry_attempt=retry_attempt,
+            retry_reason=retry_reason,
+            timeout=timeout,
+        )
+
     def wait_for_ack(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any]:
         """The ack frame for `envelope_id` (`{"envelope_id", ["payload"]}`); `ack(envelope_id)`
         has the time it took."""
