@@ -40,7 +40,7 @@ PROJECTS_MAX: Final = 30  # 30 slugs of at most 50 characters fit the routes.pro
 DEFAULT_QUERY: Final = "is:unresolved"
 
 METADATA_VERSION: Final = "v1"
-_METADATA = re.compile(r"home:v1:(route|digest):(new|[0-9]{1,18})")
+_METADATA = re.compile(r"home:v1:(route|digest):(new|[0-9]{1,19})")
 _CHANNEL = re.compile(r"[CG][A-Z0-9]{2,30}")
 _USER = re.compile(r"[UW][A-Z0-9]{2,20}")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")

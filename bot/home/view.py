@@ -249,12 +249,10 @@ def build_home(content: HomeContent) -> JSON:
         },
     ]
     fixed = len(top) + len(mine) + len(teams) + len(manage)
-    # Room for route and digest rows, keeping one block for a "more" line of each kind.
-    room = max(HOME_BLOCKS_MAX - fixed - 2, 0)
     routes, digests = list(content.routes), list(content.digests)
-    digest_room = min(len(digests), room // 2)
-    route_room = min(len(routes), room - digest_room)
-    digest_room = min(len(digests), room - route_room)
+    route_room, digest_room = _allot(
+        HOME_BLOCKS_MAX - fixed - (0 if routes else 1), len(routes), len(digests)
+    )
     rows: list[JSON] = []
     if not routes:
         rows.append(_context("No channel gets Sentry issues yet.", "home:routes:none"))
@@ -288,15 +286,35 @@ def build_home(content: HomeContent) -> JSON:
     return {"type": "home", "blocks": blocks[:HOME_BLOCKS_MAX]}
 
 
+def _allot(room: int, routes: int, digests: int) -> tuple[int, int]:
+    """How many route and digest rows fit `room` blocks, each kind that does not fit whole
+    keeping one block for its "more" line; the longer list gives way first."""
+    shown_routes, shown_digests = routes, digests
+
+    def needed() -> int:
+        return shown_routes + shown_digests + (shown_routes < routes) + (shown_digests < digests)
+
+    while needed() > room and (shown_routes or shown_digests):
+        if shown_routes >= shown_digests:
+            shown_routes -= 1
+        else:
+            shown_digests -= 1
+    return shown_routes, shown_digests
+
+
 def build_home_problem(problem: HomeProblem) -> JSON:
     """The Home view for someone it cannot list issues for: why, and what to do instead."""
     blocks = _with_notice(problem.notice)
-    blocks.append(_header(problem.title, "home:problem:header"))
-    blocks.append(_section(mrkdwn(problem.reason, SECTION_TEXT_MAX), "home:problem:reason"))
-    blocks.append(_context(mrkdwn(problem.advice, SECTION_TEXT_MAX), "home:problem:advice"))
+    blocks.append(_header(plain(problem.title, HEADER_TEXT_MAX) or "Sentry", "home:problem:header"))
+    reason = mrkdwn(problem.reason, SECTION_TEXT_MAX).strip() or "No reason was given."
+    blocks.append(_section(reason, "home:problem:reason"))
+    advice = mrkdwn(problem.advice, SECTION_TEXT_MAX).strip()
+    if advice:
+        blocks.append(_context(advice, "home:problem:advice"))
     blocks.extend(
         _context(mrkdwn(line, SECTION_TEXT_MAX), f"home:problem:extra:{n}")
         for n, line in enumerate(problem.extra[:5])
+        if mrkdwn(line, SECTION_TEXT_MAX).strip()
     )
     blocks.append(
         {
@@ -318,6 +336,6 @@ def parse_menu_value(value: object) -> tuple[str, int] | None:
     if not isinstance(value, str):
         return None
     verb, _, raw = value.partition(":")
-    if verb not in (EDIT, REMOVE) or not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+    if verb not in (EDIT, REMOVE) or not raw.isascii() or not raw.isdigit() or len(raw) > 19:
         return None
     return verb, int(raw)
