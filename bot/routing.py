@@ -133,11 +133,11 @@ class RoutingService:
             raise
 
     async def _audit(
-        self, who: Identity, action: str, arg: str, *, result: str = "ok", detail: str = ""
+        self, who: Identity, action: str, arg: str, *, source: str, result: str = "ok"
     ) -> None:
         await self._log.record(
             at=self._clock(),
-            source=SOURCE,
+            source=source,
             slack_user=who.slack_user,
             slack_team=who.slack_team,
             sentry_user=who.sentry_user_id,
@@ -145,7 +145,6 @@ class RoutingService:
             action=action,
             arg=arg[:200],
             result=result,
-            detail=detail[:500],
         )
 
     # ---- routes ---------------------------------------------------------------------------
@@ -160,14 +159,16 @@ class RoutingService:
             )
         return route
 
-    async def save_route(self, who: Identity, route_id: int | None, spec: RouteSpec) -> Route:
+    async def save_route(
+        self, who: Identity, route_id: int | None, spec: RouteSpec, *, source: str = SOURCE
+    ) -> Route:
         """Add a route (watermark now) or change one (watermark kept), checked with Sentry."""
         await self.check_route(
             projects=spec.projects, query=spec.query, environment=spec.environment
         )
         if route_id is None:
             route = await self._routes.add(spec, now=self._clock(), created_by=who.slack_user)
-            await self._audit(who, "route.add", f"route:{route.id} {route.channel}")
+            await self._audit(who, "route.add", f"route:{route.id} {route.channel}", source=source)
             return route
         try:
             changed = await self._routes.replace(route_id, spec)
@@ -177,14 +178,28 @@ class RoutingService:
             ) from exc
         if changed is None:
             raise RoutingRefused("That route no longer exists, or comes from the config file.")
-        await self._audit(who, "route.edit", f"route:{changed.id} {changed.channel}")
+        await self._audit(who, "route.edit", f"route:{changed.id} {changed.channel}", source=source)
         return changed
 
-    async def remove_route(self, who: Identity, route_id: int) -> Route:
+    async def unsubscribe(
+        self, who: Identity, *, source: str = SOURCE, channel: str, project: str | None
+    ) -> int:
+        """Remove a channel's Slack-made routes (those naming `project`, or all), as
+        `/sentry unsubscribe` does; the count removed."""
+        removed = await self._routes.remove(channel=channel, project=project)
+        if removed:
+            await self._audit(
+                who, "route.remove", f"{channel} {project or 'all'} ({removed})", source=source
+            )
+        return removed
+
+    async def remove_route(self, who: Identity, route_id: int, *, source: str = SOURCE) -> Route:
         removed = await self._routes.delete(route_id)
         if removed is None:
             raise RoutingRefused("That route no longer exists, or comes from the config file.")
-        await self._audit(who, "route.remove", f"route:{removed.id} {removed.channel}")
+        await self._audit(
+            who, "route.remove", f"route:{removed.id} {removed.channel}", source=source
+        )
         return removed
 
     # ---- digests --------------------------------------------------------------------------
@@ -205,7 +220,12 @@ class RoutingService:
         return digest
 
     async def save_digest(
-        self, who: Identity, digest_id: int | None, change: DigestChange
+        self,
+        who: Identity,
+        digest_id: int | None,
+        change: DigestChange,
+        *,
+        source: str = SOURCE,
     ) -> Digest:
         """Set a channel's digest (one made from Slack per channel, as `/sentry digest`); an
         edit that moves it to another channel stops the old channel's."""
@@ -228,12 +248,25 @@ class RoutingService:
         if old is not None and old.channel != change.channel:
             await service.remove_channel_digest(old.channel)
         action = "digest.add" if old is None else "digest.edit"
-        await self._audit(who, action, f"digest:{digest.id} {digest.channel} {digest.cron}")
+        await self._audit(
+            who, action, f"digest:{digest.id} {digest.channel} {digest.cron}", source=source
+        )
         return digest
 
-    async def remove_digest(self, who: Identity, digest_id: int) -> Digest:
+    async def stop_channel_digest(
+        self, who: Identity, channel: str, *, source: str = SOURCE
+    ) -> bool:
+        """Stop the channel's digest made from Slack (`/sentry digest off`)."""
+        stopped = await self._digest_service().remove_channel_digest(channel)
+        if stopped:
+            await self._audit(who, "digest.remove", channel, source=source)
+        return stopped
+
+    async def remove_digest(self, who: Identity, digest_id: int, *, source: str = SOURCE) -> Digest:
         service = self._digest_service()
         digest = await self.editable_digest(digest_id)
         await service.remove_channel_digest(digest.channel)
-        await self._audit(who, "digest.remove", f"digest:{digest.id} {digest.channel}")
+        await self._audit(
+            who, "digest.remove", f"digest:{digest.id} {digest.channel}", source=source
+        )
         return digest

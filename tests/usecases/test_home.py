@@ -359,3 +359,35 @@ async def test_someone_unmapped_cannot_open_the_route_form(
     modal = await opened_modal(bolt_app)
     assert "callback_id" not in modal
     assert "No member of the Sentry organization" in json.dumps(modal)
+
+
+# ---- the same rules as /sentry subscribe and /sentry digest --------------------------------
+
+
+async def sentry_command(app: BoltApp, user: str, text: str) -> str:
+    url = app.slack.new_response_url(channel=OPS, user=user)
+    body = sr.form_body(sr.slash_command(text, user_id=user, channel_id=OPS, response_url=url))
+    assert (await app.send(body)).status == 200
+    [reply] = await app.replies(url)
+    return reply
+
+
+async def test_subscribe_and_digest_commands_take_the_same_path_as_the_tab(
+    bolt_app: BoltApp, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    people(sentry, slack)
+    refused = await sentry_command(bolt_app, NOBODY, "subscribe web")
+    assert "No member of the Sentry organization acme" in refused
+    assert [r for r in await bolt_app.runtime.routes.all() if r.channel == OPS] == []
+
+    await sentry_command(bolt_app, ANA, "subscribe web level:error")
+    await sentry_command(bolt_app, ANA, "digest daily 08:00 Europe/Berlin")
+    await sentry_command(bolt_app, ANA, "digest off")
+    await sentry_command(bolt_app, ANA, "unsubscribe web")
+    rows = [(r.source, r.action, r.slack_user) for r in await logged(bolt_app)]
+    assert rows == [
+        ("command", "route.add", ANA),
+        ("command", "digest.add", ANA),
+        ("command", "digest.remove", ANA),
+        ("command", "route.remove", ANA),
+    ]
