@@ -152,3 +152,75 @@ def test_a_disabled_home_tab_is_not_enabled() -> None:
         fake.set_home_tab_enabled(False)
         body = publish(fake, {"user_id": ANA, "view": HOME})
     assert body == {"ok": False, "error": "not_enabled"}
+
+
+def modal(element: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Form"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "b",
+                "label": {"type": "plain_text", "text": "Pick"},
+                "element": {"action_id": "a", **element},
+            }
+        ],
+    }
+
+
+def open_modal(slack: FakeSlack, view: dict[str, Any], trigger: str) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {slack.bot_token}"}
+    response = httpx.post(
+        slack.api_url + "views.open",
+        json={"trigger_id": trigger, "view": view},
+        headers=headers,
+        timeout=5,
+    )
+    body: dict[str, Any] = response.json()
+    return body
+
+
+PICKERS_OK = [
+    {"type": "conversations_select", "filter": {"include": ["public", "private"]}},
+    {"type": "multi_users_select", "max_selected_items": 20, "initial_users": ["U0ANA0001"]},
+    {
+        "type": "multi_external_select",
+        "min_query_length": 0,
+        "initial_options": [{"text": {"type": "plain_text", "text": "web"}, "value": "web"}],
+    },
+    {"type": "timepicker", "initial_time": "09:30"},
+]
+
+PICKERS_REFUSED = {
+    # P1: the conversation filter's `include` names conversation types only, and is not empty
+    "filter_unknown_type": {"type": "conversations_select", "filter": {"include": ["dm"]}},
+    "filter_empty_include": {"type": "conversations_select", "filter": {"include": []}},
+    # P2: a filter with none of its fields
+    "filter_empty": {"type": "conversations_select", "filter": {}},
+    # P3: `max_selected_items` at least 1
+    "max_selected_zero": {"type": "multi_users_select", "max_selected_items": 0},
+    # P4: an external select takes no options of its own, and valid initial options
+    "external_with_options": {
+        "type": "external_select",
+        "options": [{"text": {"type": "plain_text", "text": "x"}, "value": "x"}],
+    },
+    "external_bad_initial": {"type": "external_select", "initial_option": {"value": "x"}},
+    "min_query_negative": {"type": "external_select", "min_query_length": -1},
+    # P5: a time picker's initial time is HH:mm
+    "time_not_hh_mm": {"type": "timepicker", "initial_time": "9:30am"},
+}
+
+
+@pytest.mark.parametrize("element", PICKERS_OK, ids=[e["type"] for e in PICKERS_OK])
+def test_pickers_slack_accepts_open(slack: FakeSlack, element: dict[str, Any]) -> None:
+    body = open_modal(slack, modal(element), f"ok.{element['type']}")
+    assert body["ok"] is True, body
+
+
+@pytest.mark.parametrize("name", sorted(PICKERS_REFUSED))
+def test_pickers_slack_refuses_are_invalid_blocks(slack: FakeSlack, name: str) -> None:
+    body = open_modal(slack, modal(PICKERS_REFUSED[name]), f"bad.{name}")
+    assert body["ok"] is False
+    assert body["error"] == "invalid_blocks"
+    assert all("/blocks/0/element" in e for e in body["errors"])
