@@ -197,6 +197,50 @@ async def test_resolving_from_the_tab_goes_through_triage_and_redraws_it(
     assert (row.slack_user, row.action, row.result) == (ANA, "resolve.now", "ok")
 
 
+async def test_ignoring_until_n_events_from_the_tab_asks_for_n_then_redraws_it(
+    bolt_app: BoltApp, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    people(sentry, slack)
+    issue = sentry.create_issue("web", "ZeroDivisionError")
+    sentry.assign(issue["id"], "ana@example.com")
+    home = await open_home(bolt_app, ANA)
+    [events] = [
+        o["value"]
+        for b in home.view["blocks"]
+        for e in b.get("elements", [])
+        if e.get("action_id") == "issue.ignore"
+        for o in e["options"]
+        if "events" in o["text"]["text"].lower()
+    ]
+    await click(bolt_app, ANA, "issue.ignore", events)
+    dialog = await opened_modal(bolt_app)
+    assert sentry.issue(issue["id"])["status"] == "unresolved"
+
+    values = {"ignore_count": {"count": {"type": "plain_text_input", "value": "250"}}}
+    assert await submit(bolt_app, ANA, dialog, values) == {}
+
+    assert sentry.issue(issue["id"])["status"] == "ignored"
+    after = slack.home_view(ANA)
+    assert after is not None
+    assert len(after.published) == 2
+    assert "ZeroDivisionError" not in text_of(after.view)
+
+
+async def test_what_sentry_refuses_is_said_at_the_top_of_the_redrawn_tab(
+    bolt_app: BoltApp, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    people(sentry, slack)
+    issue = sentry.create_issue("web", "ZeroDivisionError")
+    sentry.assign(issue["id"], "ana@example.com")
+    home = await open_home(bolt_app, ANA)
+    value = option_value(home.view["blocks"], "issue.resolve", "In next release")
+    after = await click(bolt_app, ANA, "issue.resolve", value)
+    assert after.view["blocks"][0]["block_id"] == "home:notice"
+    assert "no releases" in text_of(after.view)
+    assert "ZeroDivisionError" in text_of(after.view)
+    assert sentry.issue(issue["id"])["status"] == "unresolved"
+
+
 async def test_someone_unmapped_clicking_in_a_stale_tab_changes_nothing_and_is_told(
     bolt_app: BoltApp, sentry: FakeSentry, slack: FakeSlack
 ) -> None:
