@@ -106,6 +106,8 @@ class RoutingService:
         who = await self._identities.resolve(slack_user=slack_user, slack_team=slack_team)
         if isinstance(who, Refusal):
             raise RoutingRefused(who.reason)
+        if await self._identities.is_guest(slack_user):
+            raise RoutingRefused("Guests of this workspace cannot change routes or digests.")
         return who
 
     async def check_route(

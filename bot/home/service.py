@@ -48,6 +48,10 @@ PER_SECTION = 20
 SORT = "date"  # last seen first (Sentry issue search `sort=date`)
 CACHE_TTL_SECONDS = 60.0
 CACHE_PEOPLE_MAX = 2000
+GUEST = (
+    "Guests of this workspace cannot see Sentry issues here. Ask a workspace admin for a full "
+    "account, or open Sentry in the browser."
+)
 _SEARCH_VALUE = re.compile(r"[^\s\"\[\],()]{1,254}")
 _TEAM_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
 
@@ -169,6 +173,8 @@ class HomeService:
             return build_home_problem(sentry_down(exc, notice))
         if isinstance(who, Refusal):
             return build_home_problem(refused(who.reason, notice))
+        if await self._identities.is_guest(slack_user):
+            return build_home_problem(refused(GUEST, notice))
         try:
             person = await self._issues(who)
         except SentryError as exc:

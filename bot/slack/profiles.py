@@ -35,4 +35,5 @@ class SlackProfiles:
             team=str(user.get("team_id") or ""),
             is_bot=bool(user.get("is_bot")),
             deleted=bool(user.get("deleted")),
+            guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
         )

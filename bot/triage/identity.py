@@ -54,6 +54,9 @@ class SlackProfile:
     team: str
     is_bot: bool
     deleted: bool
+    guest: bool = False
+    """A multi- or single-channel guest (Slack docs: users.info, `is_restricted`,
+    `is_ultra_restricted`)."""
 
 
 class SlackProfileError(Exception):
@@ -113,6 +116,10 @@ class IdentityResolver:
         if profile.is_bot or profile.deleted:
             return None
         return profile.email
+
+    async def is_guest(self, slack_user: str) -> bool:
+        """A multi- or single-channel guest of the workspace (the cached profile)."""
+        return (await self._profile(slack_user)).guest
 
     async def resolve(
         self, *, slack_user: str, slack_team: str, need: Need = "triage"

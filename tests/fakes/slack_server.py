@@ -296,6 +296,7 @@ class FakeSlack:
         *,
         deleted: bool = False,
         real_name: str = "",
+        guest: bool = False,
     ) -> None:
         with self._cond:
             self._workspace.users[id] = User(
@@ -306,6 +307,7 @@ class FakeSlack:
                 is_bot=is_bot,
                 deleted=deleted,
                 real_name=real_name,
+                guest=guest,
             )
             self._cond.notify_all()
 

@@ -66,6 +66,8 @@ class User:
     is_bot: bool = False
     deleted: bool = False
     real_name: str = ""
+    guest: bool = False
+    """A multi-channel guest (`is_restricted`; Slack docs: users.info)."""
 
     def as_slack(self) -> dict[str, Any]:
         """The `user` object of users.info and users.lookupByEmail (Slack docs: users.info;
@@ -84,7 +86,7 @@ class User:
             "is_owner": False,
             "is_bot": self.is_bot,
             "is_app_user": False,
-            "is_restricted": False,
+            "is_restricted": self.guest,
             "is_ultra_restricted": False,
             "updated": 1_700_000_000,
             "profile": {

@@ -163,6 +163,27 @@ async def test_a_guest_from_another_workspace_sees_no_issues(
     assert "Secret KeyError" not in text
 
 
+async def test_a_guest_of_this_workspace_sees_no_issues_and_cannot_add_routes(
+    bolt_app: BoltApp, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    people(sentry, slack)
+    slack.add_user("U0GST0005", "gwen@example.com", "gwen", guest=True)
+    sentry.add_member("gwen@example.com", name="Gwen")
+    sentry.assign(sentry.create_issue("web", "Secret KeyError")["id"], "gwen@example.com")
+    home = await open_home(bolt_app, "U0GST0005")
+    text = text_of(home.view)
+    assert "Guests of this workspace cannot see Sentry issues here" in text
+    assert "Secret KeyError" not in text
+    ana_home = await open_home(bolt_app, ANA)
+    await bolt_app.interact(
+        view_click("U0GST0005", ana_home.view, "home.route.add", view_id=ana_home.id)
+    )
+    await settle()
+    assert "Guests of this workspace cannot change routes" in json.dumps(
+        await opened_modal(bolt_app)
+    )
+
+
 async def test_sentry_down_gives_a_tab_saying_so(
     bolt_app: BoltApp, sentry: FakeSentry, slack: FakeSlack
 ) -> None:
