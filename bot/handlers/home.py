@@ -9,8 +9,10 @@ Home tab), so what the person needs to know is shown on the redrawn tab itself.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import zoneinfo
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -20,13 +22,21 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config_file import RouteSpec
 from bot.handlers import HandlerContext
 from bot.handlers.answered import answered
+from bot.handlers.card_actions import (
+    request_key,
+    result_message,
+    selected_value,
+    user_and_team,
+)
 from bot.home import modals
 from bot.home import view as home_view
 from bot.home.modals import ModalMetadataError, Target
 from bot.routing import DigestChange, FieldProblem, RoutingRefused, RoutingService
 from bot.sentry.errors import SentryError
+from bot.sentry.models import Issue
 from bot.slack.actions import ActionValue, ActionValueError
 from bot.slack.dialogs import IgnoreCountRequest, build_ignore_count_modal
+from bot.store.routes import Route
 from bot.triage import vocabulary
 from bot.triage.identity import Identity
 from bot.triage.vocabulary import TriageAction
@@ -47,20 +57,21 @@ SLOW = "Sentry took too long to check this; please save again."
 NO_MODAL = "The form could not be opened in time. Please use the button again."
 
 
-def _who(body: dict[str, Any]) -> tuple[str, str]:
-    user = body.get("user")
-    user = user if isinstance(user, dict) else {}
-    team = body.get("team")
-    team_id = user.get("team_id") or (team.get("id") if isinstance(team, dict) else team)
-    return str(user.get("id") or ""), str(team_id or "")
-
-
-async def redraw(ctx: HandlerContext, slack_user: str, slack_team: str, **kwargs: Any) -> None:
-    """Draw the person's tab again from fresh searches."""
+async def redraw(
+    ctx: HandlerContext,
+    slack_user: str,
+    slack_team: str,
+    *,
+    notice: str | None = None,
+    changed: Sequence[Issue] = (),
+) -> None:
+    """Draw the person's tab again from fresh searches, `notice` at the top."""
     if ctx.home is None:
         return
     ctx.home.forget(slack_user)
-    await ctx.home.show(slack_user=slack_user, slack_team=slack_team, **kwargs)
+    await ctx.home.show(
+        slack_user=slack_user, slack_team=slack_team, notice=notice, changed=changed
+    )
 
 
 async def triage_click(
@@ -68,9 +79,7 @@ async def triage_click(
 ) -> None:
     """A card control clicked in the Home tab (already acknowledged): through the triage
     service like any card, then the tab is drawn again with the outcome."""
-    from bot.handlers.card_actions import request_key, result_message, selected_value
-
-    slack_user, slack_team = _who(body)
+    slack_user, slack_team = user_and_team(body)
     try:
         value = ActionValue.decode(selected_value(action))
         if value.op not in vocabulary.VERBS:
@@ -132,7 +141,7 @@ def _routing(ctx: HandlerContext) -> RoutingService:
 async def _member_or_explain(
     ctx: HandlerContext, body: dict[str, Any], client: AsyncWebClient
 ) -> Identity | None:
-    slack_user, slack_team = _who(body)
+    slack_user, slack_team = user_and_team(body)
     try:
         return await _routing(ctx).member(slack_user=slack_user, slack_team=slack_team)
     except RoutingRefused as exc:
@@ -142,7 +151,7 @@ async def _member_or_explain(
     return None
 
 
-def _row_text(route: Any) -> str:
+def _row_text(route: Route) -> str:
     return home_view.route_text(
         home_view.RouteRow(
             id=route.id,
@@ -156,9 +165,17 @@ def _row_text(route: Any) -> str:
     )
 
 
+@functools.cache
+def _all_zones() -> tuple[str, ...]:
+    """IANA zone names (read from the system's tz database once)."""
+    return tuple(sorted(zoneinfo.available_timezones() | {"UTC"}))
+
+
 def _zones(query: str) -> list[dict[str, Any]]:
+    """Zones containing what the person typed, prefixes first, at most 100 (Slack docs:
+    block_suggestion, "up to 100 options")."""
     text = query.strip().lower().replace(" ", "_")
-    zones = sorted(zoneinfo.available_timezones() | {"UTC"})
+    zones = _all_zones()
     first = [z for z in zones if z.lower().startswith(text)]
     then = [z for z in zones if text in z.lower() and z not in first]
     return [
@@ -190,7 +207,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
     @answered
     async def refresh(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        slack_user, slack_team = _who(body)
+        slack_user, slack_team = user_and_team(body)
         await redraw(ctx, slack_user, slack_team)
 
     @app.action(home_view.ROUTE_ADD)
@@ -319,7 +336,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
     async def member_for_modal(
         ack: AsyncAck, body: dict[str, Any], block: str | None
     ) -> Identity | None:
-        slack_user, slack_team = _who(body)
+        slack_user, slack_team = user_and_team(body)
         try:
             return await asyncio.wait_for(
                 routing.member(slack_user=slack_user, slack_team=slack_team), SUBMIT_BUDGET

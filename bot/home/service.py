@@ -139,6 +139,7 @@ class HomeService:
         self._ttl = ttl_seconds
         self._clock = clock
         self._people: OrderedDict[str, PersonIssues] = OrderedDict()
+        # One lock per person who opened the tab, so two opens at once search Sentry once.
         self._locks: dict[str, asyncio.Lock] = {}
 
     def forget(self, slack_user: str) -> None:
@@ -208,7 +209,6 @@ class HomeService:
             while len(self._people) > CACHE_PEOPLE_MAX:
                 self._people.popitem(last=False)
             return person
-        # (the lock is kept: one per person who opened the tab, as small as the cache)
 
     async def _search(self, who: Identity) -> PersonIssues:
         member_email = who.member.email or who.email
