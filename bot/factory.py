@@ -51,6 +51,7 @@ from bot.slack.notifier import SlackNotifier
 from bot.slack.profiles import SlackProfiles
 from bot.slack.replies.links import SentryLinks
 from bot.slack.retries import CappedRateLimitRetryHandler
+from bot.slack.usergroups import SlackUserGroups
 from bot.store.actions import ActionLog
 from bot.store.database import create_engine
 from bot.store.digests import DigestStore
@@ -229,6 +230,7 @@ class Factory:
                     digest_store=self.digest_store,
                     log=ActionLog(self.engine),
                     clock=utc_now,
+                    groups=SlackUserGroups(self.slack),
                 ),
             ),
         )

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from bot.config_file import RouteSpec
 from bot.digests.service import DigestService
@@ -35,6 +35,22 @@ Field = Literal["channel", "projects", "query", "environment", "timezone"]
 SOURCE = "home"
 PROJECTS_TTL_SECONDS = 60.0
 MAX_PROJECT_PAGES = 10
+
+
+class GroupChoice(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+
+class UserGroups(Protocol):
+    """The workspace's user groups a route may notify (bot.slack.usergroups)."""
+
+    async def search(self, text: str, *, limit: int = 100) -> Sequence[GroupChoice]: ...
+
+    async def labels(self, ids: Sequence[str]) -> dict[str, str]: ...
 
 
 class RoutingRefused(Exception):
@@ -73,6 +89,7 @@ class RoutingService:
         digest_store: DigestStore,
         log: ActionLog,
         clock: Callable[[], datetime],
+        groups: UserGroups | None = None,
     ) -> None:
         self._sentry = sentry
         self._identities = identities
@@ -81,6 +98,7 @@ class RoutingService:
         self._digest_store = digest_store
         self._log = log
         self._clock = clock
+        self.groups = groups
         self._projects: list[str] = []
         self._projects_at: float | None = None
 

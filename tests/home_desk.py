@@ -96,6 +96,7 @@ def route_values(
     query: str = "is:unresolved",
     environment: str | None = None,
     users: tuple[str, ...] = (),
+    groups: tuple[str, ...] = (),
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """`state.values` of the route form as Slack sends it on submission."""
     return {
@@ -111,6 +112,14 @@ def route_values(
         "query": {"query": {"type": "plain_text_input", "value": query}},
         "environment": {"environment": {"type": "plain_text_input", "value": environment}},
         "mentions": {"users": {"type": "multi_users_select", "selected_users": list(users)}},
+        "groups": {
+            "home.usergroups": {
+                "type": "multi_external_select",
+                "selected_options": [
+                    {"text": {"type": "plain_text", "text": g}, "value": g} for g in groups
+                ],
+            }
+        },
     }
 
 

@@ -36,6 +36,7 @@ from bot.sentry.errors import SentryError
 from bot.sentry.models import Issue
 from bot.slack.actions import ActionValue, ActionValueError
 from bot.slack.dialogs import IgnoreCountRequest, build_ignore_count_modal
+from bot.slack.escape import plain
 from bot.store.routes import Route
 from bot.triage import vocabulary
 from bot.triage.identity import Identity
@@ -165,6 +166,17 @@ def _row_text(route: Route) -> str:
     )
 
 
+async def _group_labels(routing: RoutingService, mention: Sequence[str]) -> dict[str, str]:
+    groups = [m for m in mention if m.startswith("S")]
+    if not groups or routing.groups is None:
+        return {}
+    try:
+        return await asyncio.wait_for(routing.groups.labels(groups), OPTIONS_BUDGET)
+    except Exception:
+        logger.exception("cannot name the user groups of a route")
+        return {}
+
+
 @functools.cache
 def _all_zones() -> tuple[str, ...]:
     """IANA zone names (read from the system's tz database once)."""
@@ -251,6 +263,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
                 query=route.query,
                 environment=route.environment,
                 mention=route.mention,
+                group_labels=await _group_labels(routing, route.mention),
             )
         else:
             modal = modals.remove_modal(target, _row_text(route))
@@ -305,6 +318,23 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
                 for slug in slugs[:100]
             ]
         )
+
+    @app.options(modals.GROUPS_PICKER)
+    @answered
+    async def group_options(ack: AsyncAck, body: dict[str, Any]) -> None:
+        query = str(body.get("value") or "")[:MAX_QUERY]
+        found: list[dict[str, Any]] = []
+        if routing.groups is not None:
+            try:
+                groups = await asyncio.wait_for(routing.groups.search(query), OPTIONS_BUDGET)
+            except Exception:
+                logger.exception("cannot load Slack user groups for the route form")
+                groups = []
+            found = [
+                {"text": {"type": "plain_text", "text": plain(g.label, 75)}, "value": g.id}
+                for g in groups[:100]
+            ]
+        await ack(options=found)
 
     @app.options(modals.TIMEZONE_PICKER)
     @answered
@@ -362,18 +392,13 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         who = await member_for_modal(ack, body, modals.CHANNEL_BLOCK)
         if who is None:
             return
-        mention = form.mention
         try:
-            if target.row_id is not None:
-                old = await routing.editable_route(target.row_id)
-                # User groups are kept as they were: the form picks people only.
-                mention += tuple(m for m in old.mention if m.startswith("S"))
             spec = RouteSpec(
                 channel=form.channel,
                 projects=form.projects,
                 query=form.query,
                 environment=form.environment,
-                mention=mention,
+                mention=form.mention,
             )
             route = await asyncio.wait_for(
                 routing.save_route(who, target.row_id, spec), SUBMIT_BUDGET

@@ -25,10 +25,11 @@ DIGEST_REMOVE: Final = "home.digest.remove"
 MODAL_CALLBACKS: Final = frozenset({ROUTE_SAVE, ROUTE_REMOVE, DIGEST_SAVE, DIGEST_REMOVE})
 
 PROJECTS_PICKER: Final = "home.projects"
+GROUPS_PICKER: Final = "home.usergroups"
 TIMEZONE_PICKER: Final = "home.timezone"
 
 CHANNEL_BLOCK, PROJECTS_BLOCK, QUERY_BLOCK = "channel", "projects", "query"
-ENVIRONMENT_BLOCK, MENTIONS_BLOCK = "environment", "mentions"
+ENVIRONMENT_BLOCK, MENTIONS_BLOCK, GROUPS_BLOCK = "environment", "mentions", "groups"
 FREQUENCY_BLOCK, TIME_BLOCK, TIMEZONE_BLOCK = "frequency", "time", "timezone"
 
 TITLE_MAX: Final = 24  # Slack docs: modal view, `title`, `submit`, `close`
@@ -43,6 +44,7 @@ METADATA_VERSION: Final = "v1"
 _METADATA = re.compile(r"home:v1:(route|digest):(new|[0-9]{1,19})")
 _CHANNEL = re.compile(r"[CG][A-Z0-9]{2,30}")
 _USER = re.compile(r"[UW][A-Z0-9]{2,20}")
+_GROUP = re.compile(r"S[A-Z0-9]{2,20}")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
 _TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 # Sentry environment names: no newlines, slashes or whitespace (Sentry
@@ -187,8 +189,10 @@ def route_modal(
     query: str = DEFAULT_QUERY,
     environment: str | None = None,
     mention: Sequence[str] = (),
+    group_labels: Mapping[str, str] | None = None,
 ) -> JSON:
-    """The route form, empty for a new route or filled with the route being edited."""
+    """The route form, empty for a new route or filled with the route being edited;
+    `group_labels` names the user groups among `mention` (`@oncall (On call)`)."""
     query_element: JSON = {
         "type": "plain_text_input",
         "action_id": "query",
@@ -212,6 +216,19 @@ def route_modal(
     initial_users = [m for m in mention if _USER.fullmatch(m)][:MENTIONS_MAX]
     if initial_users:
         users["initial_users"] = initial_users
+    groups: JSON = {
+        "type": "multi_external_select",
+        "action_id": GROUPS_PICKER,
+        "placeholder": _plain("No group"),
+        "min_query_length": 0,
+        "max_selected_items": MENTIONS_MAX,
+    }
+    labels = group_labels or {}
+    initial_groups = [_option(labels.get(m) or m, m) for m in mention if _GROUP.fullmatch(m)][
+        :MENTIONS_MAX
+    ]
+    if initial_groups:
+        groups["initial_options"] = initial_groups
     blocks = [
         _channel_input(channel),
         _projects_input(projects),
@@ -223,6 +240,7 @@ def route_modal(
         ),
         _input(ENVIRONMENT_BLOCK, "Environment", environment_element, optional=True),
         _input(MENTIONS_BLOCK, "Notify on each new issue", users, optional=True),
+        _input(GROUPS_BLOCK, "Notify user groups", groups, optional=True),
     ]
     title = "New route" if target.row_id is None else "Edit route"
     return _modal(ROUTE_SAVE, title, "Save", target, blocks)
@@ -374,9 +392,21 @@ def read_route(state: object) -> RouteForm | dict[str, str]:
         mention.append(user)
     if len(mention) > MENTIONS_MAX:
         errors[MENTIONS_BLOCK] = f"Pick at most {MENTIONS_MAX} people."
+    chosen = _value(state, GROUPS_BLOCK, GROUPS_PICKER).get("selected_options") or []
+    groups: list[str] = []
+    for option in chosen if isinstance(chosen, list) else []:
+        value = option.get("value") if isinstance(option, Mapping) else None
+        if not isinstance(value, str) or not _GROUP.fullmatch(value):
+            errors[GROUPS_BLOCK] = "Pick user groups from the list."
+            break
+        groups.append(value)
+    if len(groups) > MENTIONS_MAX:
+        errors[GROUPS_BLOCK] = f"Pick at most {MENTIONS_MAX} user groups."
     if errors:
         return errors
-    return RouteForm(channel, projects, query, environment, tuple(dict.fromkeys(mention)))
+    return RouteForm(
+        channel, projects, query, environment, tuple(dict.fromkeys([*mention, *groups]))
+    )
 
 
 def read_digest(state: object) -> DigestForm | dict[str, str]:

@@ -18,4 +18,5 @@ BOT_SCOPES: Final[dict[str, str]] = {
     "commands": "the /sentry slash command",
     "users:read": "users.info: who clicked, to map Slack users to Sentry members",
     "users:read.email": "users.info e-mail addresses, the key to Sentry members",
+    "usergroups:read": "usergroups.list: the user groups a route may notify (Home tab form)",
 }

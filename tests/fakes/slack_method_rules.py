@@ -34,6 +34,7 @@ MANIFEST_BOT_SCOPES = frozenset(
         "commands",
         "users:read",
         "users:read.email",
+        "usergroups:read",
     }
 )
 
@@ -54,6 +55,7 @@ METHOD_SCOPES: dict[str, tuple[str, str] | None] = {
     "views.open": None,
     "views.update": None,
     "views.publish": None,
+    "usergroups.list": ("usergroups:read", "usergroups:read"),
 }
 
 REQUIRED_ARGUMENTS: dict[str, tuple[str, ...]] = {

@@ -312,6 +312,7 @@ class WebApi:
             "views.open": self.views_open,
             "views.update": self.views_update,
             "views.publish": self.views_publish,
+            "usergroups.list": self.usergroups_list,
         }
 
     def handle(self, method: str, params: Mapping[str, Any], token: str | None) -> WebReply:
@@ -779,6 +780,21 @@ class WebApi:
                 self.workspace.team_id, self.identity.app_id, self.identity.bot_id
             )
         )
+
+    def usergroups_list(self, params: Mapping[str, Any]) -> WebReply:
+        """The workspace's user groups (Slack docs: usergroups.list; scope `usergroups:read`):
+        disabled ones only with `include_disabled`, members only with `include_users`."""
+        include_disabled = flag(params, "include_disabled")
+        include_users = flag(params, "include_users")
+        groups = []
+        for group in self.workspace.usergroups.values():
+            if group["date_delete"] and not include_disabled:
+                continue
+            shown = {k: copy.deepcopy(v) for k, v in group.items() if k != "users"}
+            if include_users:
+                shown["users"] = list(group["users"])
+            groups.append(shown)
+        return ok(usergroups=groups)
 
     def _view_reply(self, record: View) -> dict[str, Any]:
         return record.as_slack(self.workspace.team_id, self.identity.app_id, self.identity.bot_id)

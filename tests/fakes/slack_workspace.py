@@ -302,6 +302,7 @@ class Workspace:
         self.ephemerals: list[Ephemeral] = []
         self.views: dict[str, View] = {}
         self.home_views: dict[str, HomeView] = {}
+        self.usergroups: dict[str, dict[str, Any]] = {}
         self.home_tab_enabled = True
         self.response_posts: list[ResponsePost] = []
         self.calls: list[ApiCall] = []

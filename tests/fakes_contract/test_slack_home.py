@@ -224,3 +224,29 @@ def test_pickers_slack_refuses_are_invalid_blocks(slack: FakeSlack, name: str) -
     assert body["ok"] is False
     assert body["error"] == "invalid_blocks"
     assert all("/blocks/0/element" in e for e in body["errors"])
+
+
+def test_user_groups_are_listed_without_disabled_ones_and_need_their_scope() -> None:
+    # U1, U2: usergroups.list (Slack docs: usergroups.list; scope usergroups:read)
+    with FakeSlack(ts_base=1_700_000_000) as fake:
+        fake.add_usergroup("S0ONCALL1", "oncall", "On call", users=[ANA])
+        fake.add_usergroup("S0OLDGRP1", "old", "Old", disabled=True)
+        headers = {"Authorization": f"Bearer {fake.bot_token}"}
+        listed = httpx.post(fake.api_url + "usergroups.list", json={}, headers=headers).json()
+        everything = httpx.post(
+            fake.api_url + "usergroups.list",
+            json={"include_disabled": True, "include_users": True},
+            headers=headers,
+        ).json()
+        fake.set_scopes(["chat:write"])
+        refused = httpx.post(fake.api_url + "usergroups.list", json={}, headers=headers).json()
+    assert [g["handle"] for g in listed["usergroups"]] == ["oncall"]
+    assert "users" not in listed["usergroups"][0]
+    assert [g["id"] for g in everything["usergroups"]] == ["S0ONCALL1", "S0OLDGRP1"]
+    assert everything["usergroups"][0]["users"] == [ANA]
+    assert refused == {
+        "ok": False,
+        "error": "missing_scope",
+        "needed": "usergroups:read",
+        "provided": "chat:write",
+    }

@@ -103,10 +103,15 @@ def test_a_route_submission_reads_back_what_was_picked() -> None:
             query="  is:unresolved   level:error ",
             environment="production",
             users=("U0ANA0001", "U0ANA0001"),
+            groups=("S0ONCALL1",),
         )
     }
     assert read_route(state) == RouteForm(
-        "C0OPS0001", ("api", "web"), "is:unresolved level:error", "production", ("U0ANA0001",)
+        "C0OPS0001",
+        ("api", "web"),
+        "is:unresolved level:error",
+        "production",
+        ("U0ANA0001", "S0ONCALL1"),
     )
 
 
@@ -119,6 +124,9 @@ def test_a_route_submission_reads_back_what_was_picked() -> None:
         (route_values("C0OPS0001", environment="a/b"), "environment"),
         (route_values("C0OPS0001", projects=("../x",)), "projects"),
         (route_values("C0OPS0001", users=("<!channel>",)), "mentions"),
+        (route_values("C0OPS0001", users=("S0ONCALL1",)), "mentions"),
+        (route_values("C0OPS0001", groups=("U0ANA0001",)), "groups"),
+        (route_values("C0OPS0001", groups=("<!here>",)), "groups"),
     ],
 )
 def test_a_wrong_route_field_gets_its_own_error(values: dict[str, Any], field: str) -> None:

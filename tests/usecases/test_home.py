@@ -324,6 +324,41 @@ async def test_a_route_is_added_from_the_tab_with_its_watermark_at_creation(
     assert (row.slack_user, row.source, row.result) == (ANA, "home", "ok")
 
 
+async def test_a_route_notifies_user_groups_picked_by_name(
+    bolt_app: BoltApp, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    people(sentry, slack)
+    slack.add_usergroup("S0ONCALL1", "oncall", "On call", users=[ANA])
+    slack.add_usergroup("S0OLDGRP1", "oncall-old", "Old on call", disabled=True)
+    await open_home(bolt_app, ANA)
+    await click(bolt_app, ANA, "home.route.add")
+    modal = await opened_modal(bolt_app)
+    suggestion = view_suggestion(
+        ANA, view_id="V1", action_id="home.usergroups", block_id="groups", value="on"
+    )
+    options = json.loads((await bolt_app.interact(suggestion)).body)["options"]
+    assert [(o["value"], o["text"]["text"]) for o in options] == [
+        ("S0ONCALL1", "@oncall (On call)")
+    ]
+    values = route_values(OPS, users=(ANA,), groups=("S0ONCALL1",))
+    assert await submit(bolt_app, ANA, modal, values) == {}
+    [route] = [r for r in await bolt_app.runtime.routes.all() if r.channel == OPS]
+    assert route.mention == (ANA, "S0ONCALL1")
+
+    await click(bolt_app, ANA, "home.route.menu", f"edit:{route.id}")
+    edit = await opened_modal(bolt_app)
+    [groups] = [b for b in edit["blocks"] if b["block_id"] == "groups"]
+    assert groups["element"]["initial_options"] == [
+        {
+            "text": {"type": "plain_text", "text": "@oncall (On call)", "emoji": True},
+            "value": "S0ONCALL1",
+        }
+    ]
+    home = slack.home_view(ANA)
+    assert home is not None
+    assert "<!subteam^S0ONCALL1>" in text_of(home.view)
+
+
 async def test_a_search_sentry_refuses_is_shown_on_its_field_and_nothing_is_saved(
     bolt_app: BoltApp, sentry: FakeSentry, slack: FakeSlack
 ) -> None:
