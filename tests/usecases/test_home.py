@@ -247,6 +247,21 @@ async def test_ignoring_until_n_events_from_the_tab_asks_for_n_then_redraws_it(
     assert "ZeroDivisionError" not in text_of(after.view)
 
 
+async def test_the_assign_menu_in_the_tab_offers_members_as_on_the_card(
+    bolt_app: BoltApp, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    people(sentry, slack)
+    issue = sentry.create_issue("web", "ZeroDivisionError")
+    sentry.assign(issue["id"], "ana@example.com")
+    home = await open_home(bolt_app, ANA)
+    block_id, _ = sr.find_element(home.view["blocks"], "issue.assign")
+    suggestion = view_suggestion(
+        ANA, view_id=home.id, action_id="issue.assign", block_id=block_id, value="gue"
+    )
+    options = json.loads((await bolt_app.interact(suggestion)).body)["options"]
+    assert [o["text"]["text"] for o in options] == ["Guest (guest@example.com)"]
+
+
 async def test_what_sentry_refuses_is_said_at_the_top_of_the_redrawn_tab(
     bolt_app: BoltApp, sentry: FakeSentry, slack: FakeSlack
 ) -> None:
