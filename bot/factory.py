@@ -41,17 +41,22 @@ from bot.digests.runs import DigestRuns
 from bot.digests.scheduler import DigestScheduler
 from bot.digests.service import DigestService
 from bot.handlers import HandlerContext, build_app, register
+from bot.home.service import HomeService
 from bot.metrics import Metrics
 from bot.outbox.delivery import Outbox
 from bot.outbox.store import OutboxStore
 from bot.readiness import CredentialWatch, Readiness
+from bot.routing import RoutingService
 from bot.sentry.client import SentryClient, time_limits
 from bot.settings import Settings
 from bot.slack.card import build_compact_card, build_issue_card
+from bot.slack.home_screen import SlackHomeScreen
 from bot.slack.messages import SlackMessages
 from bot.slack.notifier import SlackNotifier
 from bot.slack.profiles import SlackProfiles
+from bot.slack.replies.links import SentryLinks
 from bot.slack.retries import CappedRateLimitRetryHandler
+from bot.slack.usergroups import SlackUserGroups
 from bot.store.actions import ActionLog
 from bot.store.database import create_engine
 from bot.store.digests import DigestStore
@@ -229,6 +234,12 @@ class Factory:
             ),
             verify_requests=not settings.socket_mode,
         )
+        digests = DigestService(
+            store=self.digest_store,
+            runner=self.digest_runner,
+            scheduler=self.digest_scheduler,
+            clock=utc_now,
+        )
         register(
             self.bolt,
             HandlerContext(
@@ -236,11 +247,24 @@ class Factory:
                 notifier=self.notifier,
                 routes=self.routes,
                 triage=self.triage,
-                digests=DigestService(
-                    store=self.digest_store,
-                    runner=self.digest_runner,
-                    scheduler=self.digest_scheduler,
+                digests=digests,
+                home=HomeService(
+                    sentry=self.sentry,
+                    identities=self.triage.identities,
+                    routes=self.routes,
+                    digests=self.digest_store,
+                    screen=SlackHomeScreen(self.slack),
+                    links=SentryLinks(web_base=self.sentry.web_base, org=self.sentry.org),
+                ),
+                routing=RoutingService(
+                    sentry=self.sentry,
+                    identities=self.triage.identities,
+                    routes=self.routes,
+                    digests=digests,
+                    digest_store=self.digest_store,
+                    log=ActionLog(self.engine),
                     clock=utc_now,
+                    groups=SlackUserGroups(self.slack),
                 ),
                 unfurls=self.unfurler,
                 send_to_sentry=SendToSentry(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.routing import RoutingService
 from bot.sentry.client import SentryClient
 from bot.slack.replies.links import SentryLinks
 from bot.slack.reply_actions import QueryRef
@@ -96,3 +97,4 @@ class Services:
     links: SentryLinks
     digests: Digests | None
     clock: Callable[[], datetime]
+    routing: RoutingService | None = None

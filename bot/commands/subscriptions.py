@@ -3,7 +3,8 @@
 Routes made here live in the database next to the file's and start their watermark at creation
 (README: Routes and digests file), so nothing older floods the channel. A project and a search
 are checked against Sentry before they are stored, so a typo fails now rather than silently
-never matching.
+never matching. Changes go through the routing use case the Home tab's forms use
+(`bot.routing`): Sentry members only, each change in the action log.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from bot.commands.model import (
     UnsubscribeCommand,
 )
 from bot.config_file import DEFAULT_QUERY, RouteSpec
-from bot.sentry.errors import SentryBadRequest
+from bot.routing import DigestChange, FieldProblem, RoutingRefused, RoutingService
 from bot.slack.replies.common import notice
 from bot.slack.replies.subscriptions import (
     DigestView,
@@ -32,7 +33,9 @@ from bot.slack.replies.subscriptions import (
     build_unsubscribed,
 )
 from bot.store.routes import Route
+from bot.triage.identity import Identity
 
+SOURCE = "command"  # how the action log names changes made with /sentry
 NO_DIGESTS = "Digests are not available in this installation of the app."
 DEFAULT_TIMEZONE = "UTC"
 
@@ -57,24 +60,36 @@ def _channel(invocation: Invocation) -> str:
     return invocation.channel_id
 
 
+async def _member(invocation: Invocation, services: Services) -> tuple[RoutingService, Identity]:
+    """The routing use case and the Sentry member running the command (`CommandFailure`
+    with the reason for anyone else)."""
+    if services.routing is None:
+        raise CommandFailure("Routes cannot be changed in this installation of the app.")
+    try:
+        who = await services.routing.member(
+            slack_user=invocation.user_id, slack_team=invocation.team_id
+        )
+    except RoutingRefused as exc:
+        raise CommandFailure(exc.message) from exc
+    return services.routing, who
+
+
 async def subscribe(command: SubscribeCommand, invocation: Invocation, services: Services) -> Reply:
     channel = _channel(invocation)
+    routing, who = await _member(invocation, services)
     query = command.query.strip() or DEFAULT_QUERY
-    project_ids: list[str] = []
     if not command.every_project:
         known = {str(p.slug): p for p in await all_projects(services)}
         if command.project not in known:
             raise CommandFailure(unknown_project(command.project, services.sentry.org, list(known)))
-        project_ids = [known[command.project].id]
-    try:
-        await services.sentry.list_issues(query=query, projects=project_ids, limit=1)
-    except SentryBadRequest as exc:
-        raise CommandFailure(f"Sentry does not accept the search '{query}': {exc}") from exc
     spec = RouteSpec(
         channel=channel, projects=() if command.every_project else (command.project,), query=query
     )
     before = {r.id for r in await services.routes.all()}
-    route = await services.routes.add(spec, now=services.clock(), created_by=invocation.user_id)
+    try:
+        route = await routing.save_route(who, None, spec, source=SOURCE)
+    except FieldProblem as exc:
+        raise CommandFailure(exc.message.replace("this search", f"the search '{query}'")) from exc
     return Reply(build_subscribed(route_view(route), existed=route.id in before))
 
 
@@ -82,7 +97,10 @@ async def unsubscribe(
     command: UnsubscribeCommand, invocation: Invocation, services: Services
 ) -> Reply:
     channel = _channel(invocation)
-    removed = await services.routes.remove(channel=channel, project=command.project)
+    routing, who = await _member(invocation, services)
+    removed = await routing.unsubscribe(
+        who, channel=channel, project=command.project, source=SOURCE
+    )
     file_routes = sum(
         1 for r in await services.routes.all() if r.channel == channel and r.source == "file"
     )
@@ -123,15 +141,12 @@ async def digest_schedule(
     channel = _channel(invocation)
     if services.digests is None:
         return Reply(notice(NO_DIGESTS))
+    routing, who = await _member(invocation, services)
+    change = DigestChange(channel, (), command.cron, command.timezone or DEFAULT_TIMEZONE)
     try:
-        digest = await services.digests.schedule_channel_digest(
-            channel,
-            cron=command.cron,
-            timezone=command.timezone or DEFAULT_TIMEZONE,
-            created_by=invocation.user_id,
-        )
-    except ValueError as exc:
-        raise CommandFailure(f"That schedule cannot be used: {exc}") from exc
+        digest = await routing.save_digest(who, None, change, source=SOURCE)
+    except FieldProblem as exc:
+        raise CommandFailure(exc.message) from exc
     view = DigestView(digest.cron, digest.timezone, digest.projects, digest.source)
     return Reply(build_digest_scheduled(view))
 
@@ -142,7 +157,8 @@ async def digest_off(
     channel = _channel(invocation)
     if services.digests is None:
         return Reply(notice(NO_DIGESTS))
-    if await services.digests.remove_channel_digest(channel):
+    routing, who = await _member(invocation, services)
+    if await routing.stop_channel_digest(who, channel, source=SOURCE):
         return Reply(notice("This channel's digest is stopped."))
     return Reply(
         notice(

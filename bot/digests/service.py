@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot.config_file import validate_cron, validate_timezone
@@ -34,9 +34,16 @@ class DigestService:
             await self._scheduler.sync()
 
     async def schedule_channel_digest(
-        self, channel: str, *, cron: str, timezone: str, created_by: str | None
+        self,
+        channel: str,
+        *,
+        cron: str,
+        timezone: str,
+        created_by: str | None,
+        projects: Sequence[str] = (),
     ) -> Digest:
-        """Set the channel's digest schedule (replacing one made from Slack before).
+        """Set the channel's digest schedule (replacing one made from Slack before); `projects`
+        empty means the projects routed to the channel.
 
         Raises ValueError with a sentence for the person when the expression or zone is unusable.
         """
@@ -51,7 +58,12 @@ class DigestService:
         if problem is not None:
             raise ValueError(problem)
         digest = await self._store.set_channel_digest(
-            channel, cron=cron, timezone=timezone, created_by=created_by, now=self._clock()
+            channel,
+            cron=cron,
+            timezone=timezone,
+            created_by=created_by,
+            now=self._clock(),
+            projects=projects,
         )
         await self._changed()
         return digest

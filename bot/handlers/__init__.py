@@ -9,6 +9,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.send import SendToSentry
 from bot.digests.service import DigestService
+from bot.home.service import HomeService
+from bot.routing import RoutingService
 from bot.sentry.client import SentryClient
 from bot.slack.notifier import SlackNotifier
 from bot.store.routes import RouteStore
@@ -27,6 +29,8 @@ class HandlerContext:
     digests: DigestService | None = None
     unfurls: Unfurler | None = None
     send_to_sentry: SendToSentry | None = None
+    home: HomeService | None = None
+    routing: RoutingService | None = None
 
 
 def build_app(*, client: AsyncWebClient, signing_secret: str, verify_requests: bool) -> AsyncApp:
@@ -45,7 +49,7 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, verify_requests: b
 def register(app: AsyncApp, ctx: HandlerContext) -> None:
     """Bind every listener of the app; the catch-alls and the error handler come last, as Bolt
     runs the first listener that matches."""
-    from bot.handlers import card_actions, commands, digest_actions, shortcuts, unfurls
+    from bot.handlers import card_actions, commands, digest_actions, home, shortcuts, unfurls
     from bot.handlers.fallbacks import Fallbacks
 
     card_actions.register(app, ctx)
@@ -53,4 +57,5 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
     digest_actions.register(app, ctx)
     unfurls.register(app, ctx)
     shortcuts.register(app, ctx)
+    home.register(app, ctx)
     Fallbacks().register(app)

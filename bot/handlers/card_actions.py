@@ -107,6 +107,12 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         client: AsyncWebClient,
     ) -> None:
         await ack()
+        if (body.get("container") or {}).get("type") == "view" and ctx.home is not None:
+            # A card in the Home tab: no response_url there; the tab is redrawn instead.
+            from bot.handlers import home
+
+            await home.triage_click(ctx, body, action, client)
+            return
         if not isinstance(body.get("response_url"), str):
             return  # not on a message (these controls only ever are): no one to answer
         slack_user, slack_team = user_and_team(body)
@@ -221,6 +227,12 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         except Exception:
             logger.exception("ignoring from a dialog failed")
             message = FAILED
+        if not request.channel and ctx.home is not None:
+            # Opened from the Home tab: the tab shows the outcome.
+            from bot.handlers import home
+
+            await home.redraw(ctx, slack_user, slack_team, notice=message)
+            return
         if message and request.channel:
             try:
                 await client.chat_postEphemeral(

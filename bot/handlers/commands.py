@@ -71,6 +71,7 @@ def build_runner(ctx: HandlerContext) -> CommandRunner:
             links=SentryLinks(web_base=ctx.sentry.web_base, org=ctx.sentry.org),
             digests=getattr(ctx, "digests", None),
             clock=utc_now,
+            routing=ctx.routing,
         )
     )
 

@@ -63,13 +63,14 @@ from bot.sentry.errors import (
     error_from_response,
 )
 from bot.sentry.health import SentryHealth
-from bot.sentry.ids import Cursor, InvalidId, IssueId, ReleaseVersion, ShortId, Slug
+from bot.sentry.ids import Cursor, InvalidId, IssueId, MemberId, ReleaseVersion, ShortId, Slug
 from bot.sentry.models import (
     Comment,
     Event,
     Issue,
     IssueState,
     Member,
+    MemberTeams,
     Organization,
     Page,
     Project,
@@ -109,7 +110,7 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 DEFAULT_DEADLINE_SECONDS = 15.0
 DEFAULT_CALL_BUDGET_SECONDS = 30.0
 
-PathPart = IssueId | ShortId | Slug | ReleaseVersion
+PathPart = IssueId | ShortId | Slug | ReleaseVersion | MemberId
 
 
 class TimeLimits(TypedDict):
@@ -479,6 +480,18 @@ class SentryClient:
         )
         return await self._page(response, Member.from_api)
 
+    async def get_member_teams(self, member_id: str) -> MemberTeams:
+        """The teams of one member (Sentry `GET /api/0/organizations/{org}/members/{member_id}/`,
+        scope `member:read`; `teams` lists their slugs): whose issues "your teams" means."""
+        member = MemberId(member_id)
+        response = await self._request(
+            "GET",
+            self._org_path(f"members/{_seg(member)}/"),
+            scope=SCOPE_MEMBER_READ,
+            resource=f"member {member_id}",
+        )
+        return await self._one(response, MemberTeams.from_api)
+
     async def list_teams(
         self, *, query: str | None = None, cursor: str | None = None
     ) -> Page[Team]:
@@ -785,7 +798,7 @@ class SentryClient:
 def _seg(value: PathPart) -> str:
     """One URL path segment from a typed identifier (none can be empty, `.` or `..`);
     versions and short ids may hold `+`, `@` or spaces, so everything is percent-encoded."""
-    if not isinstance(value, IssueId | ShortId | Slug | ReleaseVersion):
+    if not isinstance(value, IssueId | ShortId | Slug | ReleaseVersion | MemberId):
         raise TypeError("path segments are built from typed identifiers only")
     return quote(value, safe="")
 

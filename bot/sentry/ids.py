@@ -75,6 +75,18 @@ class IssueId(str):
             return None
 
 
+class MemberId(str):
+    """A Sentry organization member id (not the user id): a positive decimal integer."""
+
+    __slots__ = ()
+
+    def __new__(cls, value: object) -> MemberId:
+        text = value.strip() if isinstance(value, str) else ""
+        if not _DIGITS.fullmatch(text) or int(text) > MAX_BIGINT:
+            raise InvalidId("member id", value)
+        return super().__new__(cls, text)
+
+
 class ShortId(str):
     """A qualified short id such as `BACKEND-3F`, stored upper-case as Sentry shows it."""
 

@@ -559,6 +559,24 @@ class Comment:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberTeams:
+    """The slugs of the teams a member belongs to (Sentry member details, `teams`, from
+    `OrganizationMemberWithTeamsSerializer` in `src/sentry/api/serializers/models/
+    organization_member/`)."""
+
+    member_id: str
+    teams: tuple[str, ...]
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> MemberTeams:
+        slugs: list[str] = []
+        for item in _list(data.get("teams"), bounds.MAX_JSON_ITEMS):
+            if isinstance(item, str) and item:
+                slugs.append(_word(item))
+        return cls(member_id=_ref(data.get("id")), teams=tuple(dict.fromkeys(slugs)))
+
+
+@dataclass(frozen=True, slots=True)
 class Team:
     id: str
     slug: str

@@ -506,3 +506,36 @@ def build_storm_summary(issues: Sequence[Issue], *, mentions: Sequence[str] = ()
         "text": heading,
         "blocks": [{**block, "block_id": f"storm:{part}:{revision}"} for part, block in parts],
     }
+
+
+# ---- the compact card (App Home) ------------------------------------------------------------
+
+COMPACT_TITLE_MAX: Final = 200
+COMPACT_BLOCKS: Final = 2
+
+
+def _compact_block(issue: Issue) -> JSON:
+    title = one_line(issue.title) or "(no title)"
+    assignee = (
+        mrkdwn(assignee_label(issue.assigned_to), NAME_MAX) if issue.assigned_to else "Unassigned"
+    )
+    facts = (
+        f"{mrkdwn(one_line(issue.short_id) or issue.id, SHORT_ID_MAX)}"
+        f" · {mrkdwn(project_label(issue), NAME_MAX)}"
+        f" · {status_words(issue)}"
+        f" · {assignee}"
+        f" · {issue.count:,} event{'' if issue.count == 1 else 's'}"
+        f" · {issue.user_count:,} user{'' if issue.user_count == 1 else 's'}"
+        f" · last seen {slack_date(issue.last_seen)}"
+    )
+    # emoji (<= 22) + " *" + link (<= 1000) + "*\n" + facts (< 1500) stays within 3000.
+    title_link = link(issue.permalink, title, limit=1000, label_limit=COMPACT_TITLE_MAX)
+    return _section(f"{level_emoji(issue.level)} *{title_link}*\n{facts}")
+
+
+def build_issue_summary(issue: Issue) -> list[JSON]:
+    """The card in two blocks, for surfaces that list many issues (the App Home tab): the
+    title with one line of facts, and the card's own controls (same action_ids and values,
+    so a click is handled like one on the card). Block_ids carry the issue id, as on the card."""
+    parts = [("summary", _compact_block(issue)), ("controls", _controls_block(issue))]
+    return _with_block_ids(fallback_text(issue), parts, issue.id)["blocks"]  # type: ignore[no-any-return]

@@ -20,4 +20,5 @@ BOT_SCOPES: Final[dict[str, str]] = {
     "users:read.email": "users.info e-mail addresses, the key to Sentry members",
     "links:read": "the link_shared event: a Sentry issue link was posted",
     "links:write": "chat.unfurl: show a shared Sentry issue link as a card",
+    "usergroups:read": "usergroups.list: the user groups a route may notify (Home tab form)",
 }

@@ -59,6 +59,14 @@ def _route(row: sa.Row[tuple[object, ...]]) -> Route:
     )
 
 
+class RouteExists(Exception):
+    """Another route already sends the same projects and search to the same channel."""
+
+    def __init__(self, route_id: int) -> None:
+        super().__init__(f"route {route_id} has the same settings")
+        self.route_id = route_id
+
+
 class RouteStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -124,6 +132,51 @@ class RouteStore:
                 )
                 found = (await conn.execute(sa.select(routes).filter_by(**_key(spec)))).one()
             return _route(found)
+
+    async def get(self, route_id: int) -> Route | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(sa.select(routes).where(routes.c.id == route_id))).first()
+            return _route(row) if row is not None else None
+
+    async def replace(self, route_id: int, spec: RouteSpec) -> Route | None:
+        """Change a Slack-made route in place, keeping its watermark and poll progress (so
+        editing never posts issues older than the route); None when it is gone or from the
+        file. `RouteExists` when another route already has these settings."""
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(routes).where(routes.c.id == route_id, routes.c.source == "slack")
+                )
+            ).first()
+            if row is None:
+                return None
+            clash = (
+                await conn.execute(
+                    sa.select(routes.c.id).filter_by(**_key(spec)).where(routes.c.id != route_id)
+                )
+            ).first()
+            if clash is not None:
+                raise RouteExists(clash.id)
+            await conn.execute(
+                sa.update(routes)
+                .where(routes.c.id == route_id)
+                .values(**_key(spec), mention=",".join(spec.mention))
+            )
+            updated = (await conn.execute(sa.select(routes).where(routes.c.id == route_id))).one()
+            return _route(updated)
+
+    async def delete(self, route_id: int) -> Route | None:
+        """Remove one Slack-made route; None when it is gone or comes from the file."""
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(routes).where(routes.c.id == route_id, routes.c.source == "slack")
+                )
+            ).first()
+            if row is None:
+                return None
+            await conn.execute(sa.delete(routes).where(routes.c.id == route_id))
+            return _route(row)
 
     async def remove(self, *, channel: str, project: str | None) -> int:
         """Remove the channel's Slack-made routes (those naming `project`, or all)."""

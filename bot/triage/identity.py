@@ -119,6 +119,10 @@ class IdentityResolver:
             return None
         return profile.email
 
+    async def is_guest(self, slack_user: str) -> bool:
+        """A multi- or single-channel guest of the workspace (the cached profile)."""
+        return (await self._profile(slack_user)).guest
+
     async def resolve(
         self, *, slack_user: str, slack_team: str, need: Need = "triage"
     ) -> Identity | Refusal:

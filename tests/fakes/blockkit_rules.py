@@ -42,6 +42,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from tests.fakes.blockkit_pickers import picker_errors
+
 Surface = Literal["message", "modal"]
 
 MAX_BLOCKS: dict[str, int] = {"message": 50, "modal": 100}
@@ -133,6 +135,8 @@ ACCESSORY_TYPES = (SELECT_TYPES | OTHER_INTERACTIVE_TYPES | {"image"}) - {
     "rich_text_input",
     "file_input",
 }
+# Pickers whose own fields `blockkit_pickers.py` checks.
+PICKER_TYPES = (SELECT_TYPES - {"static_select", "multi_static_select"}) | {"timepicker"}
 TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
 BUTTON_STYLES = frozenset({"primary", "danger"})
 
@@ -403,6 +407,10 @@ def _element(element: Any, pointer: str, seen_action_ids: set[str]) -> list[str]
         errors += _static_select(element, pointer)
     elif kind in {"checkboxes", "radio_buttons"}:
         errors += _options(element, pointer, min_items=1, max_items=10, mrkdwn=True)
+    if kind in PICKER_TYPES:
+        errors += picker_errors(
+            kind, element, pointer, lambda o, p: _option(o, p, allow_url=False, mrkdwn=False)
+        )
     return errors
 
 

@@ -119,6 +119,7 @@ ROUTES = (
     _route("POST", _ORG + "/releases", _RELEASE_WRITE, "create_release"),
     _route("GET", _ORG + "/releases/(?P<version>[^/]+)", _RELEASE_READ, "get_release"),
     _route("GET", _ORG + "/members", _MEMBER_READ, "list_members"),
+    _route("GET", _ORG + "/members/(?P<member>[^/]+)", _MEMBER_READ, "get_member"),
     _route("GET", _ORG + "/teams", _ORG_READ, "list_teams"),
 )
 
@@ -969,6 +970,27 @@ class FakeSentry(SentryOrgState):
         terms = parse_query(record.param("query") or "")
         members = [self.member_json(m) for m in self.members() if self.member_matches(m, terms)]
         return self._list(record, members)
+
+    def _op_get_member(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
+        """Member details with `teams` (slugs) and `teamRoles` (Sentry
+        `src/sentry/core/endpoints/organization_member_details.py`, serialized by
+        `OrganizationMemberWithRolesSerializer`); an id that is not an integer or names no
+        member of this organization is 404 (`ResourceDoesNotExist`)."""
+        raw = groups["member"]
+        member = next(
+            (m for m in self.members() if raw.isascii() and raw.isdigit() and m.id == int(raw)),
+            None,
+        )
+        if member is None:
+            return Reply(404, {"detail": "The requested resource does not exist"})
+        user_id = member.user_id
+        slugs = sorted(
+            t.slug for t in self.teams() if user_id is not None and user_id in t.user_ids
+        )
+        body = self.member_json(member)
+        body["teams"] = slugs
+        body["teamRoles"] = [{"teamSlug": slug, "role": None} for slug in slugs]
+        return Reply(200, body)
 
     def _op_list_teams(self, record: RecordedRequest, groups: dict[str, str]) -> Reply:
         text = (record.param("query") or "").lower()

@@ -36,6 +36,7 @@ MANIFEST_BOT_SCOPES = frozenset(
         "users:read.email",
         "links:read",
         "links:write",
+        "usergroups:read",
     }
 )
 
@@ -56,6 +57,8 @@ METHOD_SCOPES: dict[str, tuple[str, str] | None] = {
     "users.lookupByEmail": ("users:read.email", "users:read.email"),
     "views.open": None,
     "views.update": None,
+    "views.publish": None,
+    "usergroups.list": ("usergroups:read", "usergroups:read"),
 }
 
 REQUIRED_ARGUMENTS: dict[str, tuple[str, ...]] = {
@@ -69,6 +72,7 @@ REQUIRED_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "users.lookupByEmail": ("email",),
     "views.open": ("trigger_id", "view"),
     "views.update": ("view",),
+    "views.publish": ("user_id", "view"),
 }
 
 AS_USER_METHODS = frozenset(

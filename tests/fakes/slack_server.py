@@ -66,6 +66,7 @@ from tests.fakes.slack_workspace import (
     Channel,
     Edit,
     Ephemeral,
+    HomeView,
     Message,
     ResponseOrigin,
     ResponsePost,
@@ -82,6 +83,7 @@ __all__ = [
     "Edit",
     "Ephemeral",
     "FakeSlack",
+    "HomeView",
     "Message",
     "ResponsePost",
     "SocketAck",
@@ -441,6 +443,43 @@ class FakeSlack:
         """Every Web API request received, in order (also the ones answered with a fault)."""
         with self._cond:
             return [c for c in self._workspace.calls if method is None or c.method == method]
+
+    def add_usergroup(
+        self, id: str, handle: str, name: str, *, users: Iterable[str] = (), disabled: bool = False
+    ) -> None:
+        """A user group (`usergroups.list` object, Slack docs: usergroups.list example)."""
+        members = list(users)
+        with self._cond:
+            self._workspace.usergroups[id] = {
+                "id": id,
+                "team_id": self._workspace.team_id,
+                "is_usergroup": True,
+                "name": name,
+                "description": "",
+                "handle": handle,
+                "is_external": False,
+                "date_create": 1_700_000_000,
+                "date_update": 1_700_000_000,
+                "date_delete": 1_700_000_500 if disabled else 0,
+                "auto_type": None,
+                "created_by": "U0ADMIN01",
+                "updated_by": "U0ADMIN01",
+                "deleted_by": None,
+                "prefs": {"channels": [], "groups": []},
+                "user_count": len(members),
+                "users": members,
+            }
+
+    def home_view(self, user: str) -> HomeView | None:
+        """The Home view `user` sees now (a copy; `published` holds every version)."""
+        with self._cond:
+            found = self._workspace.home_views.get(user)
+            return copy.deepcopy(found) if found is not None else None
+
+    def set_home_tab_enabled(self, enabled: bool) -> None:
+        """With the Home tab off in the app's settings, views.publish answers `not_enabled`."""
+        with self._cond:
+            self._workspace.home_tab_enabled = enabled
 
     def views(self) -> list[View]:
         with self._cond:

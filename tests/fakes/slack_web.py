@@ -47,6 +47,7 @@ from tests.fakes.slack_method_rules import MANIFEST_BOT_SCOPES, invalid_argument
 from tests.fakes.slack_workspace import (
     Edit,
     Ephemeral,
+    HomeView,
     Message,
     TokenState,
     View,
@@ -55,6 +56,7 @@ from tests.fakes.slack_workspace import (
 )
 
 MAX_TEXT = 40_000
+HOME_VIEW_MAX_BYTES = 250_000  # Slack docs: views.publish, `view_too_large`
 TRUNCATED_WARNING = (
     "[WARN] Your message was truncated but still posted. "
     "The `text` field accepts up to 40,000 characters."
@@ -312,6 +314,8 @@ class WebApi:
             "users.lookupByEmail": self.users_lookup_by_email,
             "views.open": self.views_open,
             "views.update": self.views_update,
+            "views.publish": self.views_publish,
+            "usergroups.list": self.usergroups_list,
         }
 
     def handle(self, method: str, params: Mapping[str, Any], token: str | None) -> WebReply:
@@ -807,6 +811,68 @@ class WebApi:
         record.updates.append(record.view)
         record.view = view
         return ok(view=self._view_reply(record))
+
+    def views_publish(self, params: Mapping[str, Any]) -> WebReply:
+        """A person's Home view (Slack docs: views.publish; docs.slack.dev/reference/views/
+        home-tab-views): `not_enabled` while the app's Home tab is off, `invalid_arguments`
+        naming an unknown `user_id`, a view that is not `type: home`, Block Kit limits (a Home
+        view holds up to 100 blocks), `view_too_large` over 250 kB, and `hash_conflict` when the
+        `hash` given is not the current view's."""
+        if not self.workspace.home_tab_enabled:
+            return fail("not_enabled")
+        user_id = str(params.get("user_id") or "")
+        user = self.workspace.users.get(user_id)
+        if user is None or user.is_bot or user.deleted:
+            return fail("invalid_arguments", response_metadata={"messages": ["invalid `user_id`"]})
+        raw = params.get("view")
+        view = json_param(params, "view", "invalid_arguments")
+        if not isinstance(view, dict):
+            return fail("invalid_arguments")
+        if view.get("type") != "home":
+            return fail(
+                "invalid_arguments",
+                response_metadata={
+                    "messages": [
+                        "[ERROR] must be one of the following: home [json-pointer:/view/type]"
+                    ]
+                },
+            )
+        encoded = raw if isinstance(raw, str) else json.dumps(raw)
+        if len(encoded.encode()) > HOME_VIEW_MAX_BYTES:
+            return fail("view_too_large")
+        errors = validate_view(view)
+        if errors:
+            return invalid_blocks(errors)
+        current = self.workspace.home_views.get(user_id)
+        given_hash = params.get("hash")
+        if given_hash and (current is None or given_hash != current.hash):
+            return fail("hash_conflict")
+        if current is None:
+            current = HomeView(id=self.workspace.next_view_id(), user=user_id, view=view, hash="")
+            self.workspace.home_views[user_id] = current
+        current.view = view
+        current.published.append(copy.deepcopy(view))
+        current.hash = f"{int(time.time())}.{current.id}{len(current.published):04d}"
+        return ok(
+            view=current.as_slack(
+                self.workspace.team_id, self.identity.app_id, self.identity.bot_id
+            )
+        )
+
+    def usergroups_list(self, params: Mapping[str, Any]) -> WebReply:
+        """The workspace's user groups (Slack docs: usergroups.list; scope `usergroups:read`):
+        disabled ones only with `include_disabled`, members only with `include_users`."""
+        include_disabled = flag(params, "include_disabled")
+        include_users = flag(params, "include_users")
+        groups = []
+        for group in self.workspace.usergroups.values():
+            if group["date_delete"] and not include_disabled:
+                continue
+            shown = {k: copy.deepcopy(v) for k, v in group.items() if k != "users"}
+            if include_users:
+                shown["users"] = list(group["users"])
+            groups.append(shown)
+        return ok(usergroups=groups)
 
     def _view_reply(self, record: View) -> dict[str, Any]:
         return record.as_slack(self.workspace.team_id, self.identity.app_id, self.identity.bot_id)

@@ -246,6 +246,40 @@ class View:
         }
 
 
+@dataclass
+class HomeView:
+    """The Home tab one person sees (one per person and app; each views.publish replaces it)."""
+
+    id: str
+    user: str
+    view: dict[str, Any]
+    hash: str
+    published: list[dict[str, Any]] = field(default_factory=list)
+    """Every view published for this person, oldest first (the current one last)."""
+
+    def as_slack(self, team_id: str, app_id: str, bot_id: str) -> dict[str, Any]:
+        """The view object views.publish returns (Slack docs: views.publish, example response)."""
+        return {
+            "id": self.id,
+            "team_id": team_id,
+            "type": "home",
+            "close": None,
+            "submit": None,
+            "private_metadata": "",
+            "callback_id": "",
+            "external_id": "",
+            "state": {"values": {}},
+            "hash": self.hash,
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "root_view_id": self.id,
+            "previous_view_id": None,
+            "app_id": app_id,
+            "bot_id": bot_id,
+            **copy.deepcopy(self.view),
+        }
+
+
 def ts_key(ts: str) -> Decimal:
     """Slack timestamps compare as decimal numbers, never as floats (microsecond precision)."""
     return Decimal(ts)
@@ -274,6 +308,9 @@ class Workspace:
         self.messages: list[Message] = []
         self.ephemerals: list[Ephemeral] = []
         self.views: dict[str, View] = {}
+        self.home_views: dict[str, HomeView] = {}
+        self.usergroups: dict[str, dict[str, Any]] = {}
+        self.home_tab_enabled = True
         self.response_posts: list[ResponsePost] = []
         self.calls: list[ApiCall] = []
         self.clock = TimestampClock(ts_base)

@@ -45,3 +45,16 @@ def test_socket_mode_with_escaped_command_text() -> None:
     assert command["command"] == "/sentry"
     assert command["should_escape"] is True
     assert "url" not in command
+
+
+def test_the_home_tab_is_enabled_and_its_event_subscribed() -> None:
+    data = manifest()
+    assert data["features"]["app_home"]["home_tab_enabled"] is True
+    assert "app_home_opened" in data["settings"]["event_subscriptions"]["bot_events"]
+
+
+def test_schema_catches_a_home_tab_setting_of_the_wrong_type() -> None:
+    schema = json.loads(SCHEMA.read_text())
+    broken = manifest()
+    broken["features"]["app_home"]["home_tab_enabled"] = "yes"
+    assert list(jsonschema.Draft7Validator(schema).iter_errors(broken))

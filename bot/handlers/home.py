@@ -1,0 +1,492 @@
+"""Listeners of the Home tab: opening it, its buttons and menus, its modals, triage from it.
+
+Thin adapters: each acknowledges (a modal's submission is acknowledged with its verdict, so
+the checks with Sentry run first, within Slack's 3 seconds), then calls the Home and routing
+use cases. A click in the tab carries no `response_url` (Slack docs: block_actions payload,
+Home tab), so what the person needs to know is shown on the redrawn tab itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import zoneinfo
+from collections.abc import Sequence
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config_file import RouteSpec
+from bot.handlers import HandlerContext
+from bot.handlers.answered import answered
+from bot.handlers.card_actions import (
+    request_key,
+    result_message,
+    selected_value,
+    user_and_team,
+)
+from bot.home import modals
+from bot.home import view as home_view
+from bot.home.modals import ModalMetadataError, Target
+from bot.routing import DigestChange, FieldProblem, RoutingRefused, RoutingService
+from bot.sentry.errors import SentryError
+from bot.sentry.models import Issue
+from bot.slack.actions import ActionValue, ActionValueError
+from bot.slack.dialogs import IgnoreCountRequest, build_ignore_count_modal
+from bot.slack.escape import plain
+from bot.store.routes import Route
+from bot.triage import vocabulary
+from bot.triage.identity import Identity
+from bot.triage.vocabulary import TriageAction
+
+logger = logging.getLogger(__name__)
+
+SUBMIT_BUDGET = 2.5  # seconds for the checks with Sentry, within Slack's 3-second acknowledgement
+OPTIONS_BUDGET = 2.0
+MAX_QUERY = 100
+
+STALE_CONTROL = (
+    "That control could not be read (it may come from another version of the app), so nothing "
+    "was changed."
+)
+STALE_MODAL = "This form could not be read (it may come from another version of the app)."
+FAILED = "Something went wrong; nothing may have changed. Please try again."
+SLOW = "Sentry took too long to check this; please save again."
+NO_MODAL = "The form could not be opened in time. Please use the button again."
+
+
+async def redraw(
+    ctx: HandlerContext,
+    slack_user: str,
+    slack_team: str,
+    *,
+    notice: str | None = None,
+    changed: Sequence[Issue] = (),
+) -> None:
+    """Draw the person's tab again from fresh searches, `notice` at the top."""
+    if ctx.home is None:
+        return
+    ctx.home.forget(slack_user)
+    await ctx.home.show(
+        slack_user=slack_user, slack_team=slack_team, notice=notice, changed=changed
+    )
+
+
+async def triage_click(
+    ctx: HandlerContext, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+) -> None:
+    """A card control clicked in the Home tab (already acknowledged): through the triage
+    service like any card, then the tab is drawn again with the outcome."""
+    slack_user, slack_team = user_and_team(body)
+    try:
+        value = ActionValue.decode(selected_value(action))
+        if value.op not in vocabulary.VERBS:
+            raise ActionValueError(f"{value.op!r} is not a triage action")
+    except ActionValueError as exc:
+        logger.info("a Home tab control could not be read: %s", exc)
+        await redraw(ctx, slack_user, slack_team, notice=STALE_CONTROL)
+        return
+    choice = value.choice
+    if choice is not None and choice.asks is not None:
+        request = IgnoreCountRequest(
+            issue_id=value.issue_id, mode=choice.asks, channel="", message_ts=""
+        )
+        try:
+            await client.views_open(
+                trigger_id=str(body.get("trigger_id") or ""),
+                view=build_ignore_count_modal(request),
+            )
+        except SlackApiError as exc:
+            logger.warning("views.open failed: %s", exc.response.get("error"))
+            await redraw(ctx, slack_user, slack_team, notice=NO_MODAL)
+        return
+
+    def operation(who: Identity) -> TriageAction:
+        chosen = value.action(me=who.actor)
+        assert chosen is not None
+        return chosen
+
+    try:
+        result = await ctx.triage.apply(
+            slack_user=slack_user,
+            slack_team=slack_team,
+            issue_ids=[value.issue_id],
+            operation=operation,
+            source="home",
+            request_key=request_key(body, action),
+        )
+    except Exception:
+        logger.exception("triage from the Home tab failed")
+        await redraw(ctx, slack_user, slack_team, notice=FAILED)
+        return
+    if result.duplicate:
+        return
+    await redraw(ctx, slack_user, slack_team, notice=result_message(result), changed=result.changed)
+
+
+async def _open(client: AsyncWebClient, body: dict[str, Any], modal: dict[str, Any]) -> None:
+    try:
+        await client.views_open(trigger_id=str(body.get("trigger_id") or ""), view=modal)
+    except SlackApiError as exc:
+        logger.warning("views.open failed: %s", exc.response.get("error"))
+
+
+def _routing(ctx: HandlerContext) -> RoutingService:
+    assert ctx.routing is not None
+    return ctx.routing
+
+
+async def _member_or_explain(
+    ctx: HandlerContext, body: dict[str, Any], client: AsyncWebClient
+) -> Identity | None:
+    slack_user, slack_team = user_and_team(body)
+    try:
+        return await _routing(ctx).member(slack_user=slack_user, slack_team=slack_team)
+    except RoutingRefused as exc:
+        await _open(client, body, modals.error_modal("Not allowed", exc.message))
+    except SentryError as exc:
+        await _open(client, body, modals.error_modal("Sentry is unavailable", str(exc)))
+    return None
+
+
+def _row_text(route: Route) -> str:
+    return home_view.route_text(
+        home_view.RouteRow(
+            id=route.id,
+            channel=route.channel,
+            projects=route.projects,
+            query=route.query,
+            environment=route.environment,
+            mention=route.mention,
+            editable=True,
+        )
+    )
+
+
+async def _group_labels(routing: RoutingService, mention: Sequence[str]) -> dict[str, str]:
+    groups = [m for m in mention if m.startswith("S")]
+    if not groups or routing.groups is None:
+        return {}
+    try:
+        return await asyncio.wait_for(routing.groups.labels(groups), OPTIONS_BUDGET)
+    except Exception:
+        logger.exception("cannot name the user groups of a route")
+        return {}
+
+
+@functools.cache
+def _all_zones() -> tuple[str, ...]:
+    """IANA zone names (read from the system's tz database once)."""
+    return tuple(sorted(zoneinfo.available_timezones() | {"UTC"}))
+
+
+def _zones(query: str) -> list[dict[str, Any]]:
+    """Zones containing what the person typed, prefixes first, at most 100 (Slack docs:
+    block_suggestion, "up to 100 options")."""
+    text = query.strip().lower().replace(" ", "_")
+    zones = _all_zones()
+    first = [z for z in zones if z.lower().startswith(text)]
+    then = [z for z in zones if text in z.lower() and z not in first]
+    return [
+        {"text": {"type": "plain_text", "text": zone[:75]}, "value": zone}
+        for zone in (first + then)[:100]
+        if len(zone) <= 75
+    ]
+
+
+def register(app: AsyncApp, ctx: HandlerContext) -> None:
+    if ctx.home is None or ctx.routing is None:
+        return
+    home = ctx.home
+    routing = ctx.routing
+
+    @app.event("app_home_opened")
+    async def home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
+        # Events are acknowledged by Bolt before this runs.
+        if event.get("tab") != "home":
+            return
+        slack_user = str(event.get("user") or "")
+        team = str(body.get("team_id") or (event.get("view") or {}).get("team_id") or "")
+        try:
+            await home.show(slack_user=slack_user, slack_team=team)
+        except Exception:
+            logger.exception("the Home tab of %s could not be drawn", slack_user)
+
+    @app.action(home_view.REFRESH)
+    @answered
+    async def refresh(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        slack_user, slack_team = user_and_team(body)
+        await redraw(ctx, slack_user, slack_team)
+
+    @app.action(home_view.ROUTE_ADD)
+    @answered
+    async def add_route(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        if await _member_or_explain(ctx, body, client) is not None:
+            await _open(client, body, modals.route_modal(Target("route", None)))
+
+    @app.action(home_view.DIGEST_ADD)
+    @answered
+    async def add_digest(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        if await _member_or_explain(ctx, body, client) is not None:
+            await _open(client, body, modals.digest_modal(Target("digest", None)))
+
+    @app.action(home_view.ROUTE_MENU)
+    @answered
+    async def route_menu(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        chosen = home_view.parse_menu_value((action.get("selected_option") or {}).get("value"))
+        if chosen is None:
+            await _open(client, body, modals.error_modal("Route", STALE_CONTROL))
+            return
+        if await _member_or_explain(ctx, body, client) is None:
+            return
+        verb, route_id = chosen
+        try:
+            route = await routing.editable_route(route_id)
+        except RoutingRefused as exc:
+            await _open(client, body, modals.error_modal("Route", exc.message))
+            return
+        target = Target("route", route.id)
+        if verb == home_view.EDIT:
+            modal = modals.route_modal(
+                target,
+                channel=route.channel,
+                projects=route.projects,
+                query=route.query,
+                environment=route.environment,
+                mention=route.mention,
+                group_labels=await _group_labels(routing, route.mention),
+            )
+        else:
+            modal = modals.remove_modal(target, _row_text(route))
+        await _open(client, body, modal)
+
+    @app.action(home_view.DIGEST_MENU)
+    @answered
+    async def digest_menu(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        chosen = home_view.parse_menu_value((action.get("selected_option") or {}).get("value"))
+        if chosen is None:
+            await _open(client, body, modals.error_modal("Digest", STALE_CONTROL))
+            return
+        if await _member_or_explain(ctx, body, client) is None:
+            return
+        verb, digest_id = chosen
+        try:
+            digest = await routing.editable_digest(digest_id)
+        except RoutingRefused as exc:
+            await _open(client, body, modals.error_modal("Digest", exc.message))
+            return
+        target = Target("digest", digest.id)
+        if verb == home_view.EDIT:
+            modal = modals.digest_modal(
+                target,
+                channel=digest.channel,
+                projects=digest.projects,
+                cron=digest.cron,
+                timezone=digest.timezone,
+            )
+        else:
+            row = home_view.DigestRow(
+                digest.id, digest.channel, digest.cron, digest.timezone, digest.projects, True
+            )
+            modal = modals.remove_modal(target, home_view.digest_text(row))
+        await _open(client, body, modal)
+
+    @app.options(modals.PROJECTS_PICKER)
+    @answered
+    async def project_options(ack: AsyncAck, body: dict[str, Any]) -> None:
+        query = str(body.get("value") or "")[:MAX_QUERY]
+        try:
+            slugs = await asyncio.wait_for(routing.project_slugs(query), OPTIONS_BUDGET)
+        except Exception:
+            logger.exception("cannot load Sentry projects for the project picker")
+            slugs = []
+        await ack(
+            options=[
+                {"text": {"type": "plain_text", "text": slug[:75]}, "value": slug}
+                for slug in slugs[:100]
+            ]
+        )
+
+    @app.options(modals.GROUPS_PICKER)
+    @answered
+    async def group_options(ack: AsyncAck, body: dict[str, Any]) -> None:
+        query = str(body.get("value") or "")[:MAX_QUERY]
+        found: list[dict[str, Any]] = []
+        if routing.groups is not None:
+            try:
+                groups = await asyncio.wait_for(routing.groups.search(query), OPTIONS_BUDGET)
+            except Exception:
+                logger.exception("cannot load Slack user groups for the route form")
+                groups = []
+            found = [
+                {"text": {"type": "plain_text", "text": plain(g.label, 75)}, "value": g.id}
+                for g in groups[:100]
+            ]
+        await ack(options=found)
+
+    @app.options(modals.TIMEZONE_PICKER)
+    @answered
+    async def timezone_options(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack(options=_zones(str(body.get("value") or "")[:MAX_QUERY]))
+
+    async def submitted(
+        ack: AsyncAck, body: dict[str, Any], view_: dict[str, Any], kind: str
+    ) -> Target | None:
+        try:
+            target = Target.decode(view_.get("private_metadata"))
+            if target.kind != kind:
+                raise ModalMetadataError("another kind of form")
+        except ModalMetadataError as exc:
+            logger.info("a Home modal could not be read: %s", exc)
+            await ack(response_action="errors", errors={modals.CHANNEL_BLOCK: STALE_MODAL})
+            return None
+        return target
+
+    async def refuse(ack: AsyncAck, block: str | None, message: str) -> None:
+        """An error on the form's field, or (a form without inputs) the form replaced by the
+        explanation: Slack shows `errors` on input blocks only (Slack docs: modals,
+        "Displaying errors in views")."""
+        if block is None:
+            await ack(response_action="update", view=modals.error_modal("Not done", message))
+        else:
+            await ack(response_action="errors", errors={block: message})
+
+    async def member_for_modal(
+        ack: AsyncAck, body: dict[str, Any], block: str | None
+    ) -> Identity | None:
+        slack_user, slack_team = user_and_team(body)
+        try:
+            return await asyncio.wait_for(
+                routing.member(slack_user=slack_user, slack_team=slack_team), SUBMIT_BUDGET
+            )
+        except RoutingRefused as exc:
+            await refuse(ack, block, exc.message)
+        except SentryError as exc:
+            await refuse(ack, block, f"Sentry is unavailable: {exc}")
+        except TimeoutError:
+            await refuse(ack, block, SLOW)
+        return None
+
+    @app.view(modals.ROUTE_SAVE)
+    @answered
+    async def route_saved(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        target = await submitted(ack, body, view, "route")
+        if target is None:
+            return
+        form = modals.read_route(view.get("state"))
+        if isinstance(form, dict):
+            await ack(response_action="errors", errors=form)
+            return
+        who = await member_for_modal(ack, body, modals.CHANNEL_BLOCK)
+        if who is None:
+            return
+        try:
+            spec = RouteSpec(
+                channel=form.channel,
+                projects=form.projects,
+                query=form.query,
+                environment=form.environment,
+                mention=form.mention,
+            )
+            route = await asyncio.wait_for(
+                routing.save_route(who, target.row_id, spec), SUBMIT_BUDGET
+            )
+        except FieldProblem as exc:
+            await ack(response_action="errors", errors={exc.field: exc.message})
+            return
+        except RoutingRefused as exc:
+            await ack(response_action="errors", errors={modals.CHANNEL_BLOCK: exc.message})
+            return
+        except SentryError as exc:
+            message = f"Could not check this with Sentry: {exc}"
+            await ack(response_action="errors", errors={modals.QUERY_BLOCK: message})
+            return
+        except TimeoutError:
+            await ack(response_action="errors", errors={modals.QUERY_BLOCK: SLOW})
+            return
+        await ack()
+        verb = "added" if target.row_id is None else "changed"
+        await redraw(
+            ctx,
+            who.slack_user,
+            who.slack_team,
+            notice=f"Route {verb}: new issues matching it go to #{route.channel}.",
+        )
+
+    @app.view(modals.ROUTE_REMOVE)
+    @answered
+    async def route_removed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        target = await submitted(ack, body, view, "route")
+        if target is None or target.row_id is None:
+            return
+        who = await member_for_modal(ack, body, None)
+        if who is None:
+            return
+        try:
+            await routing.remove_route(who, target.row_id)
+        except RoutingRefused as exc:
+            await refuse(ack, None, exc.message)
+            return
+        await ack()
+        await redraw(ctx, who.slack_user, who.slack_team, notice="Route removed.")
+
+    @app.view(modals.DIGEST_SAVE)
+    @answered
+    async def digest_saved(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        target = await submitted(ack, body, view, "digest")
+        if target is None:
+            return
+        form = modals.read_digest(view.get("state"))
+        if isinstance(form, dict):
+            await ack(response_action="errors", errors=form)
+            return
+        who = await member_for_modal(ack, body, modals.CHANNEL_BLOCK)
+        if who is None:
+            return
+        change = DigestChange(form.channel, form.projects, form.cron, form.timezone)
+        try:
+            await asyncio.wait_for(routing.save_digest(who, target.row_id, change), SUBMIT_BUDGET)
+        except FieldProblem as exc:
+            await ack(response_action="errors", errors={exc.field: exc.message})
+            return
+        except RoutingRefused as exc:
+            await ack(response_action="errors", errors={modals.CHANNEL_BLOCK: exc.message})
+            return
+        except SentryError as exc:
+            message = f"Could not check this with Sentry: {exc}"
+            await ack(response_action="errors", errors={modals.PROJECTS_BLOCK: message})
+            return
+        except TimeoutError:
+            await ack(response_action="errors", errors={modals.PROJECTS_BLOCK: SLOW})
+            return
+        await ack()
+        await redraw(ctx, who.slack_user, who.slack_team, notice="Digest scheduled.")
+
+    @app.view(modals.DIGEST_REMOVE)
+    @answered
+    async def digest_removed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        target = await submitted(ack, body, view, "digest")
+        if target is None or target.row_id is None:
+            return
+        who = await member_for_modal(ack, body, None)
+        if who is None:
+            return
+        try:
+            await routing.remove_digest(who, target.row_id)
+        except RoutingRefused as exc:
+            await refuse(ack, None, exc.message)
+            return
+        await ack()
+        await redraw(ctx, who.slack_user, who.slack_team, notice="Digest removed.")
