@@ -55,6 +55,9 @@ from bot.store.routes import RouteStore
 from bot.triage.directory import MemberDirectory
 from bot.triage.identity import IdentityResolver
 from bot.triage.service import TriageService
+from bot.webhooks.dispatch import CommentSink, LoggedComments, WebhookDispatcher
+from bot.webhooks.endpoint import SentryWebhookEndpoint
+from bot.webhooks.queue import WebhookQueue
 
 SLACK_TIMEOUT_SECONDS = 15
 # Longest a single Slack call may sleep on rate limits (never more than one poll interval);
@@ -172,6 +175,31 @@ class Factory:
             clock=utc_now,
             reconcile_after=settle_after,
         )
+        self.webhook_queue = WebhookQueue(self.engine)
+        # What a new comment in Sentry leads to: only noted until the conversation is built.
+        self.comments: CommentSink = LoggedComments()
+        self.webhooks: WebhookDispatcher | None = None
+        self.webhook_endpoint: SentryWebhookEndpoint | None = None
+        if settings.sentry_webhook_secret is not None:
+            self.webhooks = WebhookDispatcher(
+                queue=self.webhook_queue,
+                sentry=self.sentry,
+                routes=self.routes,
+                cards=self.cards,
+                delivery=self.delivery,
+                freshness=self.freshness,
+                comments=self.comments,
+                metrics=self.metrics,
+                clock=utc_now,
+            )
+            self.webhook_endpoint = SentryWebhookEndpoint(
+                secret=settings.sentry_webhook_secret,
+                queue=self.webhook_queue,
+                metrics=self.metrics,
+                clock=utc_now,
+                wake=self.webhooks.wake,
+            )
+        readiness.show("sentry_webhooks", self._webhook_facts)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.digest_runner = DigestRunner(
             store=self.digest_store,
@@ -224,6 +252,15 @@ class Factory:
             checking="SENTRY_TOKEN with Sentry",
             cleared=f"Sentry accepts SENTRY_TOKEN for organization {settings.sentry_org}",
         )
+
+    def _webhook_facts(self) -> dict[str, str | None]:
+        """Whether Sentry webhooks are accepted, and when this replica last received one."""
+        endpoint = self.webhook_endpoint
+        last = endpoint.last_received if endpoint is not None else None
+        return {
+            "state": "configured" if endpoint is not None else "off",
+            "last_received": last.isoformat() if last is not None else None,
+        }
 
     def _readiness_changed(self, ready: bool) -> None:
         self.metrics.ready.set(1 if ready else 0)
