@@ -126,10 +126,11 @@ class WebhookDispatcher:
             return 0
         failed: list[Job] = []
         issues = [j for j in jobs if j.kind == "issue"]
+        problem: SentryError | None = None
         try:
             await self._issues(issues)
         except SentryError as exc:
-            logger.warning("cannot read %d webhook issues from Sentry: %s", len(issues), exc)
+            problem = exc
             failed += issues
         for job in (j for j in jobs if j.kind == "comment"):
             try:
@@ -140,6 +141,12 @@ class WebhookDispatcher:
         await self._queue.done([j for j in jobs if j not in failed])
         if failed:
             given_up = await self._queue.failed(failed, now=self._clock())
+            if problem is not None:
+                logger.warning(
+                    "cannot read %d webhook issues from Sentry (%s); trying again later",
+                    len(issues),
+                    problem,
+                )
             if given_up:
                 logger.warning(
                     "gave up %d webhook deliveries after repeated failures; polling covers them",

@@ -464,6 +464,11 @@ class FakeSentry(SentryOrgState):
     def count(self, method: str | None = None, path_contains: str | None = None) -> int:
         return len(self.requests_matching(method, path_contains))
 
+    def clear_faults(self) -> None:
+        """Forget every fault still waiting to be served."""
+        with self._cond:
+            self._faults.clear()
+
     def clear_requests(self) -> None:
         with self._cond:
             self._requests.clear()
