@@ -66,7 +66,11 @@ class WebhookQueue:
                 merged = await conn.execute(
                     sa.update(t)
                     .where(t.c.kind == hint.kind, t.c.issue_id == hint.issue_id)
-                    .values(**_merge(t.c.route, t.c.redraw, hint, now))
+                    .values(
+                        **_again(now),
+                        route=sa.or_(t.c.route, sa.literal(hint.route)),
+                        redraw=sa.or_(t.c.redraw, sa.literal(hint.redraw)),
+                    )
                 )
                 return bool(merged.rowcount)
             insert = _insert(conn).values(
@@ -83,12 +87,11 @@ class WebhookQueue:
             await conn.execute(
                 insert.on_conflict_do_update(
                     index_elements=["kind", "issue_id"],
-                    set_=_merge(
-                        sa.or_(t.c.route, excluded.route),
-                        sa.or_(t.c.redraw, excluded.redraw),
-                        None,
-                        now,
-                    ),
+                    set_={
+                        **_again(now),
+                        "route": sa.or_(t.c.route, excluded.route),
+                        "redraw": sa.or_(t.c.redraw, excluded.redraw),
+                    },
                 )
             )
             return True
@@ -185,20 +188,6 @@ def _insert(conn: AsyncConnection) -> postgresql.Insert | sqlite.Insert:
     return sqlite.insert(webhook_jobs)
 
 
-def _merge(
-    route: sa.ColumnElement[bool],
-    redraw: sa.ColumnElement[bool],
-    hint: Hint | None,
-    now: datetime,
-) -> dict[str, object]:
-    """A new delivery for a waiting row: what it asks is added, it runs again, and now."""
-    t = webhook_jobs
-    values: dict[str, object] = {"seq": t.c.seq + 1, "due_at": now}
-    if hint is None:
-        values |= {"route": route, "redraw": redraw}
-    else:
-        if hint.route:
-            values["route"] = True
-        if hint.redraw:
-            values["redraw"] = True
-    return values
+def _again(now: datetime) -> dict[str, object]:
+    """A new delivery for a waiting row: it runs again (`seq` moves on), and now."""
+    return {"seq": webhook_jobs.c.seq + 1, "due_at": now}

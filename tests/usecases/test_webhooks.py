@@ -239,3 +239,34 @@ def _metric(text: str, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[-1])
     return 0.0
+
+
+def test_a_full_queue_answers_503_at_once_and_sentrys_retry_is_carded(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    """Sentry is failing, so deliveries wait in the queue; once it is full a new issue's
+    delivery is answered 503 (Sentry retries it later) while one for a waiting issue merges."""
+    with started(make_bot, sentry) as bot:
+        assert bot.runtime is not None
+        bot.runtime.parts.webhook_queue.capacity = 1
+        waiting = sentry.create_issue("web", "Waits for Sentry")
+        later = sentry.create_issue("web", "Arrives on a full queue")
+        sentry.fail_next(40, status=502, path_contains="/issues/")
+        assert sentry.send_issue_webhook("created", waiting["id"]).status == 200
+        bot.wait_for_log(r"cannot read 1 webhook issues from Sentry", timeout=30)
+        full = sentry.send_issue_webhook("created", later["id"])
+        assert (full.status, json.loads(full.body)["error"]) == (
+            503,
+            "the queue is full; retry later",
+        )
+        assert full.seconds < 1.0
+        sentry.clear_faults()
+        # Merged into the waiting row, which runs again at once.
+        assert sentry.send_issue_webhook("created", waiting["id"]).status == 200
+        slack.wait_for(lambda: len(cards_for(slack, waiting["id"])) == 1, timeout=20)
+        drained(bot)
+        # Sentry's retry of the refused delivery.
+        assert sentry.send_issue_webhook("created", later["id"]).status == 200
+        slack.wait_for(lambda: len(cards_for(slack, later["id"])) == 1, timeout=10)
+        metrics = httpx.get(f"{bot.url}/metrics", timeout=5).text
+        assert _metric(metrics, 'sentry_slack_webhooks_refused_total{reason="full"}') == 1
