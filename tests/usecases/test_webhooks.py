@@ -270,3 +270,33 @@ def test_a_full_queue_answers_503_at_once_and_sentrys_retry_is_carded(
         slack.wait_for(lambda: len(cards_for(slack, later["id"])) == 1, timeout=10)
         metrics = httpx.get(f"{bot.url}/metrics", timeout=5).text
         assert _metric(metrics, 'sentry_slack_webhooks_refused_total{reason="full"}') == 1
+
+
+def test_an_issue_that_comes_back_gets_its_thread_reply_from_the_webhook(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    """`unresolved` for a regressed issue: the card is redrawn and the regression is told in
+    its thread, once, as the poll's card refresh would."""
+    with started(make_bot, sentry) as bot:
+        sentry.webhook_on_create = True
+        issue = sentry.create_issue("web", "Comes back")
+        slack.wait_for(lambda: len(cards_for(slack, issue["id"])) == 1, timeout=10)
+        sentry.webhook_on_create = False
+        sentry.set_issue_status(issue["id"], "resolved")
+        assert sentry.send_issue_webhook("resolved", issue["id"]).status == 200
+        slack.wait_for(
+            lambda: "Resolved" in json.dumps(cards_for(slack, issue["id"])[0].blocks), timeout=10
+        )
+        sentry.regress(issue["id"])
+        for _ in range(2):
+            assert sentry.send_issue_webhook("unresolved", issue["id"]).status == 200
+        [card] = cards_for(slack, issue["id"])
+
+        def replies() -> list[object]:
+            return [m for m in slack.messages(CHANNEL) if m.thread_ts == card.ts]
+
+        slack.wait_for(lambda: len(replies()) == 1, timeout=10)
+        drained(bot)
+        bot.poll_now()
+        assert len(replies()) == 1
+        assert "Regressed" in json.dumps(cards_for(slack, issue["id"])[0].blocks)
