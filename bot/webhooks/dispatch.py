@@ -6,9 +6,11 @@ environment runs its own search narrowed to the delivered issues (`<query> issue
 query and environment hold for the issue exactly as polling sees it, and the watermark and
 projects are applied by the poller's own `match`. The owed cards go into the same card ledger
 and out through the same delivery, so one card is posted whether the webhook or the poll sees
-the issue first, on whichever replica. An issue that changed (`resolved`, `assigned`,
-`ignored`/`archived`, `unresolved`) has its cards redrawn as the card refresh would; an issue
-without a card costs no request at all. A new comment is handed to the `CommentSink`.
+the issue first, on whichever replica. A new issue no route's search finds is looked for once
+more shortly after (`UNSEEN_RECHECK`), as the search can lag the delivery. An issue that
+changed (`resolved`, `assigned`, `ignored`/`archived`, `unresolved`) has its cards redrawn as
+the card refresh would; an issue without a card costs no request at all. A new comment is
+handed to the `CommentSink`.
 
 Each batch is read back from Sentry (searches, and `group=` look-ups for redraws: one request
 per hundred issues), so the bodies are never trusted. A batch that fails on Sentry is tried
@@ -44,6 +46,10 @@ HOLD: Final = timedelta(minutes=2)
 # Rows left by a replica that died, or due again after a backoff, are looked for this often;
 # a delivery to this replica wakes it at once.
 SWEEP_SECONDS: Final = 5.0
+# A new issue no route's search finds is looked for once more after this: Sentry's issue
+# search reads events from its event store, which can lag the issue's creation (and the
+# `created` delivery) by seconds. Found then, it is carded; not found, it matches no route.
+UNSEEN_RECHECK: Final = timedelta(seconds=10)
 STOP_GRACE_SECONDS: Final = 20.0
 
 
@@ -127,18 +133,23 @@ class WebhookDispatcher:
         failed: list[Job] = []
         issues = [j for j in jobs if j.kind == "issue"]
         problem: SentryError | None = None
+        unseen: list[Job] = []
         try:
-            await self._issues(issues)
+            found = await self._issues(issues)
         except SentryError as exc:
             problem = exc
             failed += issues
+        else:
+            unseen = [j for j in issues if j.route and j.issue_id not in found and not j.attempts]
+            if unseen:
+                await self._queue.later(unseen, at=self._clock() + UNSEEN_RECHECK)
         for job in (j for j in jobs if j.kind == "comment"):
             try:
                 await self._comments.comment_created(job.issue_id)
             except Exception:
                 logger.exception("handling a new comment on issue %s failed", job.issue_id)
                 failed.append(job)
-        await self._queue.done([j for j in jobs if j not in failed])
+        await self._queue.done([j for j in jobs if j not in failed and j not in unseen])
         if failed:
             given_up = await self._queue.failed(failed, now=self._clock())
             if problem is not None:
@@ -155,11 +166,14 @@ class WebhookDispatcher:
         self._metrics.webhooks_pending.set(await self._queue.pending())
         return len(jobs)
 
-    async def _issues(self, jobs: Sequence[Job]) -> None:
+    async def _issues(self, jobs: Sequence[Job]) -> set[str]:
+        """Route the new issues and redraw the changed ones' cards; the ids of the new issues
+        some route's search found."""
         known: dict[str, Issue] = {}
         routed = sorted({j.issue_id for j in jobs if j.route})
         if routed:
             known.update(await self._route(routed))
+        found = set(known)
         redrawn = sorted({j.issue_id for j in jobs if j.redraw})
         carded = [i for i in redrawn if await self._has_cards(i)]
         missing = [i for i in carded if i not in known]
@@ -171,6 +185,7 @@ class WebhookDispatcher:
                 logger.info("issue %s no longer exists in Sentry; its cards stay", issue_id)
             else:
                 await self._freshness.redraw(issue)
+        return found
 
     async def _route(self, ids: Sequence[IssueId]) -> dict[str, Issue]:
         """Owe the new issues' cards where a route matches them, and deliver what is owed."""

@@ -152,6 +152,22 @@ class WebhookQueue:
                         sa.update(t).where(mine).values(claimed_by=None, claimed_until=None)
                     )
 
+    async def later(self, jobs: Sequence[Job], *, at: datetime) -> None:
+        """Run these again at `at` (counted as an attempt); one a delivery came in for since
+        it was claimed is released to run now instead."""
+        t = webhook_jobs
+        async with self._engine.begin() as conn:
+            for job in jobs:
+                mine = sa.and_(t.c.id == job.id, t.c.claimed_by == job.claim)
+                await conn.execute(
+                    sa.update(t)
+                    .where(mine, t.c.seq == job.seq)
+                    .values(attempts=t.c.attempts + 1, due_at=at)
+                )
+                await conn.execute(
+                    sa.update(t).where(mine).values(claimed_by=None, claimed_until=None)
+                )
+
     async def failed(self, jobs: Sequence[Job], *, now: datetime) -> int:
         """The work failed: try again after a backoff, or give up after MAX_ATTEMPTS (how many
         were given up)."""

@@ -86,6 +86,21 @@ async def test_a_delivery_during_the_work_makes_the_row_run_again(engine: AsyncE
     assert await queue.pending() == 0
 
 
+async def test_a_row_looked_at_later_waits_unless_a_delivery_came_in(
+    engine: AsyncEngine,
+) -> None:
+    queue = WebhookQueue(engine)
+    await queue.put(created(1), now=T0)
+    await queue.put(created(2), now=T0)
+    first, second = await queue.claim(now=T0, limit=10, hold=HOLD)
+    await queue.put(changed(2), now=T0)
+    await queue.later([first, second], at=T0 + timedelta(seconds=10))
+    [now] = await queue.claim(now=T0, limit=10, hold=HOLD)
+    assert (now.issue_id, now.redraw) == ("2", True)
+    [then] = await queue.claim(now=T0 + timedelta(seconds=10), limit=10, hold=HOLD)
+    assert (then.issue_id, then.attempts) == ("1", 1)
+
+
 async def test_failed_work_backs_off_then_is_given_up(engine: AsyncEngine) -> None:
     queue = WebhookQueue(engine)
     await queue.put(created(1), now=T0)
