@@ -174,6 +174,11 @@ class Factory:
             metrics=self.metrics,
             clock=utc_now,
             reconcile_after=settle_after,
+            # Replicas (one PostgreSQL database) acting on webhooks post cards without leading.
+            others_post_cards=(
+                settings.sentry_webhook_secret is not None
+                and self.engine.dialect.name == "postgresql"
+            ),
         )
         self.webhook_queue = WebhookQueue(self.engine)
         # What a new comment in Sentry leads to: only noted until the conversation is built.
