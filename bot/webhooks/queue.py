@@ -103,6 +103,10 @@ class WebhookQueue:
         token = uuid.uuid4().hex
         free = sa.or_(t.c.claimed_until.is_(None), t.c.claimed_until < now)
         due = sa.select(t.c.id).where(t.c.due_at <= now, free).order_by(t.c.id).limit(limit)
+        # An idle queue is looked at every few seconds by every replica: a read, not a write.
+        async with self._engine.connect() as conn:
+            if (await conn.execute(due.limit(1))).first() is None:
+                return []
         async with self._engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 due = due.with_for_update(skip_locked=True)
