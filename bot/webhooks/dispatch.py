@@ -139,6 +139,10 @@ class WebhookDispatcher:
         except SentryError as exc:
             problem = exc
             failed += issues
+        except Exception:
+            # Tried again with backoff, then left to polling: never retried without end.
+            logger.exception("acting on %d webhook issues failed", len(issues))
+            failed += issues
         else:
             unseen = [j for j in issues if j.route and j.issue_id not in found and not j.attempts]
             if unseen:
