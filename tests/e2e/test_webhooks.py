@@ -129,3 +129,16 @@ async def test_replicas_receiving_the_same_deliveries_post_each_card_once(
         sender.close()
     assert [len(cards_for(slack, i["id"])) for i in issues] == [1] * len(issues)
     assert len(top_level(slack, CHANNEL)) == len(issues)
+
+
+def test_socket_mode_serves_the_webhook_on_its_http_listener(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    bot = make_bot(socket_mode=True, POLL_INTERVAL_SECONDS="3600", SENTRY_WEBHOOK_SECRET=SECRET)
+    with bot:
+        bot.wait_ready()
+        bot.wait_for_log(r"polling \(")
+        sentry.deliver_webhooks(f"{bot.url}/sentry/webhook", SECRET, on_create=True)
+        issue = sentry.create_issue("web", "Through the listener in Socket Mode")
+        assert sentry.webhook_answers[-1].status == 200
+        slack.wait_for(lambda: len(cards_for(slack, issue["id"])) == 1, timeout=15)
