@@ -142,3 +142,27 @@ def test_socket_mode_serves_the_webhook_on_its_http_listener(
         issue = sentry.create_issue("web", "Through the listener in Socket Mode")
         assert sentry.webhook_answers[-1].status == 200
         slack.wait_for(lambda: len(cards_for(slack, issue["id"])) == 1, timeout=15)
+
+
+def test_deliveries_arriving_out_of_order_end_in_the_card_sentry_shows(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    """Assigned, then resolved-and-reopened, all before `created` arrives: every delivery is
+    read back, so the card shows the issue as Sentry has it at the end, posted once."""
+    sentry.add_member("jane@example.com", name="Jane Doe")
+    bot = make_bot(POLL_INTERVAL_SECONDS="3600", SENTRY_WEBHOOK_SECRET=SECRET)
+    with bot:
+        bot.wait_ready()
+        bot.wait_for_log(r"polling \(")
+        sentry.deliver_webhooks(f"{bot.url}/sentry/webhook", SECRET)
+        issue = sentry.create_issue("web", "Told backwards")
+        sentry.assign(issue["id"], "jane@example.com")
+        sentry.set_issue_status(issue["id"], "resolved")
+        sentry.set_issue_status(issue["id"], "unresolved")
+        for action in ("assigned", "resolved", "unresolved", "created", "assigned"):
+            assert sentry.send_issue_webhook(action, issue["id"]).status == 200
+        slack.wait_for(lambda: len(cards_for(slack, issue["id"])) == 1, timeout=15)
+        sentry.wait_for(lambda: narrowed(sentry) >= 1, timeout=10)
+    [card] = cards_for(slack, issue["id"])
+    assert "Jane Doe" in str(card.blocks)
+    assert len(top_level(slack)) == 1
