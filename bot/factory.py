@@ -68,6 +68,9 @@ from bot.triage.service import TriageService
 from bot.unfurls.links import SentryWeb
 from bot.unfurls.service import Unfurler
 from bot.unfurls.slack import SlackUnfurls
+from bot.webhooks.dispatch import WebhookDispatcher
+from bot.webhooks.endpoint import SentryWebhookEndpoint
+from bot.webhooks.queue import WebhookQueue
 
 SLACK_TIMEOUT_SECONDS = 15
 # Longest a single Slack call may sleep on rate limits (never more than one poll interval);
@@ -210,7 +213,35 @@ class Factory:
             metrics=self.metrics,
             clock=utc_now,
             reconcile_after=settle_after,
+            # Replicas (one PostgreSQL database) acting on webhooks post cards without leading.
+            others_post_cards=(
+                settings.sentry_webhook_secret is not None
+                and self.engine.dialect.name == "postgresql"
+            ),
         )
+        self.webhook_queue = WebhookQueue(self.engine)
+        self.webhooks: WebhookDispatcher | None = None
+        self.webhook_endpoint: SentryWebhookEndpoint | None = None
+        if settings.sentry_webhook_secret is not None:
+            self.webhooks = WebhookDispatcher(
+                queue=self.webhook_queue,
+                sentry=self.sentry,
+                routes=self.routes,
+                cards=self.cards,
+                delivery=self.delivery,
+                freshness=self.freshness,
+                comments=self.comments,
+                metrics=self.metrics,
+                clock=utc_now,
+            )
+            self.webhook_endpoint = SentryWebhookEndpoint(
+                secret=settings.sentry_webhook_secret,
+                queue=self.webhook_queue,
+                metrics=self.metrics,
+                clock=utc_now,
+                wake=self.webhooks.wake,
+            )
+        readiness.show("sentry_webhooks", self._webhook_facts)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.digest_runner = DigestRunner(
             store=self.digest_store,
@@ -290,6 +321,15 @@ class Factory:
             checking="SENTRY_TOKEN with Sentry",
             cleared=f"Sentry accepts SENTRY_TOKEN for organization {settings.sentry_org}",
         )
+
+    def _webhook_facts(self) -> dict[str, str | None]:
+        """Whether Sentry webhooks are accepted, and when this replica last received one."""
+        endpoint = self.webhook_endpoint
+        last = endpoint.last_received if endpoint is not None else None
+        return {
+            "state": "configured" if endpoint is not None else "off",
+            "last_received": last.isoformat() if last is not None else None,
+        }
 
     def _readiness_changed(self, ready: bool) -> None:
         self.metrics.ready.set(1 if ready else 0)

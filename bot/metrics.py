@@ -97,6 +97,28 @@ class Metrics:
             registry=self.registry,
         )
         self.ready = Gauge("sentry_slack_ready", "1 once the app is ready", registry=self.registry)
+        self.webhooks_received = Counter(
+            "sentry_slack_webhooks_received",
+            "Sentry webhook deliveries received (before any check)",
+            registry=self.registry,
+        )
+        self.webhooks_refused = Counter(
+            "sentry_slack_webhooks_refused",
+            "Sentry webhook deliveries refused, by reason (signature, stale, malformed, full…)",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.webhooks_queued = Counter(
+            "sentry_slack_webhooks_queued",
+            "Sentry webhook deliveries accepted into the queue, by resource",
+            ["resource"],
+            registry=self.registry,
+        )
+        self.webhooks_pending = Gauge(
+            "sentry_slack_webhooks_pending",
+            "Accepted Sentry webhook deliveries not yet acted on",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -36,6 +36,12 @@ class Readiness:
         self._problems: dict[str, str] = {}
         self._warnings: dict[str, tuple[str, ...]] = {}
         self._on_change = on_change
+        # Further facts shown on `/readyz` that never make the app unready, by name.
+        self._facts: dict[str, Callable[[], Any]] = {}
+
+    def show(self, name: str, fact: Callable[[], Any]) -> None:
+        """Add `name: fact()` to every report (a JSON value, read when reported)."""
+        self._facts[name] = fact
 
     @property
     def ready(self) -> bool:
@@ -85,6 +91,7 @@ class Readiness:
             "status": "ready" if ready else "not ready",
             "problems": list(self._problems.values()),
             "warnings": [w for subject in self._warnings.values() for w in subject],
+            **{name: fact() for name, fact in self._facts.items()},
         }
 
 

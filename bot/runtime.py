@@ -251,11 +251,14 @@ class Runtime:
             metrics=parts.metrics,
             slack=slack_events,
             readiness=self.readyz,
+            sentry_webhook=parts.webhook_endpoint,
         )
         self.web_runner = web.AppRunner(web_app, access_log=None)
         await self.web_runner.setup()
         await web.TCPSite(self.web_runner, settings.bind_host, settings.port).start()
         self._schedule()
+        if parts.webhooks is not None:
+            parts.webhooks.start()
         # What start-up built lives as long as the process: move it out of the cyclic
         # collector's reach, so full passes stop rescanning it and, being measured against
         # the objects made since, come often enough to free each cycle's garbage early.
@@ -320,6 +323,8 @@ class Runtime:
         self._started = False
         parts.metrics.ready.set(0)
         parts.poller.stop()
+        if parts.webhooks is not None:
+            await parts.webhooks.close()
         await parts.slack_watch.close()
         await parts.sentry_watch.close()
         # No new runs, then let the running cycle finish its current post and record it:

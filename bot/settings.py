@@ -25,7 +25,13 @@ from bot.store.database import async_database_url
 
 DEFAULT_DATABASE_URL = "sqlite:///data/bot.sqlite3"
 DEFAULT_CONFIG_FILE = "bot.yml"
-SECRET_VARIABLES = ("SENTRY_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
+SECRET_VARIABLES = (
+    "SENTRY_TOKEN",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SENTRY_WEBHOOK_SECRET",
+)
 
 
 class SettingsError(Exception):
@@ -61,6 +67,8 @@ class Settings:
     regression_broadcast: bool
     # Each triage action from Slack also leaves a comment in Sentry naming the person.
     activity_notes: bool = True
+    # The internal integration's client secret: Sentry webhooks are accepted when set.
+    sentry_webhook_secret: Secret | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -70,7 +78,8 @@ class Settings:
     def secrets(self) -> tuple[Secret, ...]:
         """Every credential, so log output can be scrubbed of them."""
         found = [self.sentry_token, self.slack_bot_token]
-        found += [s for s in (self.slack_app_token, self.slack_signing_secret) if s]
+        optional = (self.slack_app_token, self.slack_signing_secret, self.sentry_webhook_secret)
+        found += [s for s in optional if s]
         return tuple(found)
 
 
@@ -298,6 +307,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"LOG_LEVEL: {_shown(log_level)} must be DEBUG, INFO, WARNING or ERROR")
         log_level = "INFO"
+    webhook_secret = _token(env, "SENTRY_WEBHOOK_SECRET", "", "", problems)
     broadcast = True
     try:
         broadcast = _boolean(env.get("REGRESSION_BROADCAST", "") or "true")
@@ -330,6 +340,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         card_retention_days=retention,
         regression_broadcast=broadcast,
         activity_notes=activity_notes,
+        sentry_webhook_secret=Secret(webhook_secret) if webhook_secret else None,
     )
 
 

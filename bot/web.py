@@ -1,5 +1,5 @@
 """The HTTP listener: `/healthz`, `/readyz` and `/metrics` in both modes, `/slack/events` in
-HTTP mode."""
+HTTP mode, and `/sentry/webhook` in both modes when Sentry webhooks are enabled."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from aiohttp import web
 
 from bot.handlers.http_mode import SlackHttpEndpoint
 from bot.metrics import Metrics
+from bot.webhooks.endpoint import PATH as SENTRY_WEBHOOK_PATH
+from bot.webhooks.endpoint import SentryWebhookEndpoint
 
 HealthCheck = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 
@@ -20,9 +22,11 @@ def build_web_app(
     metrics: Metrics,
     slack: SlackHttpEndpoint | None,
     readiness: HealthCheck | None = None,
+    sentry_webhook: SentryWebhookEndpoint | None = None,
 ) -> web.Application:
     """`slack` is given in HTTP mode only: Slack's requests are then verified, read and
-    dispatched; bodies over 1 MiB are refused with 413 before that."""
+    dispatched; bodies over 1 MiB are refused with 413 before that. `sentry_webhook` is
+    given when webhooks are enabled; otherwise its path answers 404."""
 
     async def healthz(_request: web.Request) -> web.Response:
         ready, details = await health()
@@ -46,4 +50,6 @@ def build_web_app(
         app.router.add_get("/readyz", readyz)
     if slack is not None:
         app.router.add_post("/slack/events", slack.handle)
+    if sentry_webhook is not None:
+        app.router.add_post(SENTRY_WEBHOOK_PATH, sentry_webhook.handle)
     return app

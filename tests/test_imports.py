@@ -129,3 +129,16 @@ def test_the_card_domain_knows_no_slack() -> None:
 )
 def test_the_cycle_finder_finds_cycles(graph: dict[str, set[str]], cycle: list[str] | None) -> None:
     assert find_cycle(graph) == cycle
+
+
+def test_sentry_webhooks_use_the_alerting_path_and_know_no_slack() -> None:
+    """Webhooks act through the use cases polling uses; only the composition root, the
+    process and the HTTP listener know the webhook package."""
+    graph = package_graph()
+    assert "bot.alerts" in graph["bot.webhooks"]
+    assert not graph["bot.webhooks"] & {"bot.slack", "bot.handlers", "bot.web"}
+    users = {source for source, targets in graph.items() if "bot.webhooks" in targets}
+    assert users <= {"bot.factory", "bot.runtime", "bot.web"}
+    for module in (m for m in MODULES if m.startswith("bot.webhooks")):
+        outside = {i.split(".")[0] for i in imported(module)}
+        assert not outside & set(SLACK_LIBRARIES), f"{module} imports a Slack library"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -24,7 +24,7 @@ from bot.card.state import CARD, PRODUCER, SUMMARY
 from bot.card.state import revision as card_revision
 from bot.card.store import CardRow, CardStore
 from bot.metrics import Metrics
-from bot.outbox.delivery import Draft, Outbox, drawn
+from bot.outbox.delivery import Draft, Message, Outbox, drawn
 from bot.outbox.store import OWED, OutboxRow
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryError
@@ -142,6 +142,7 @@ class Delivery:
                     kind=SUMMARY,
                     rows=[r.post for r in group],
                     render=drawn(partial(build_storm_summary, shown, mentions=mentions)),
+                    render_claimed=_summary_of(group, issues, mentions),
                 )
             else:
                 draft = Draft(
@@ -177,6 +178,19 @@ class Delivery:
                     return
             elif isinstance(outcome, Uncertain):
                 return  # left in `posting`: the next reconciliation reads the channel back
+
+
+def _summary_of(
+    rows: Sequence[CardRow], issues: Mapping[str, Issue], mentions: tuple[str, ...]
+) -> Callable[[Sequence[str]], Awaitable[Message]]:
+    """A storm summary of the rows this process claimed: a row another process (a replica
+    acting on a webhook) is posting as a card at the same moment is not listed here too."""
+    by_key = {row.post.key: issues[row.issue_id] for row in rows}
+
+    async def render(keys: Sequence[str]) -> Message:
+        return build_storm_summary([by_key[key] for key in keys], mentions=mentions)
+
+    return render
 
 
 def _mentions(rows: Sequence[CardRow], routes: Mapping[int, Route]) -> tuple[str, ...]:

@@ -28,7 +28,7 @@ from bot.card.replies import PRODUCER as REPLY_PRODUCER
 from bot.card.replies import ReplyStore
 from bot.card.state import comeback
 from bot.card.state import revision as card_revision
-from bot.card.store import CardStore, TrackedCard
+from bot.card.store import CardRow, CardStore, TrackedCard
 from bot.outbox.delivery import Draft, Outbox, drawn
 from bot.outbox.store import OutboxRow
 from bot.sentry.client import SentryClient
@@ -136,20 +136,8 @@ class Freshness:
             else:
                 drawn.append(tracked.id)
         for row in await self._cards.rows(drawn):
-            issue = issues[row.issue_id]
-            kind = comeback(row.status, row.substatus, issue)
-            if not await self._updater.render(row, issue, record=kind is None):
-                continue
-            report.updated += 1
-            if kind is not None:
-                await self._replies.record_comeback(
-                    row,
-                    kind=kind,
-                    rendered=card_revision(issue),
-                    status=issue.status,
-                    substatus=issue.substatus,
-                    now=now,
-                )
+            if await self._draw(row, issues[row.issue_id], now):
+                report.updated += 1
         await self._cards.mark_checked(unchanged, now=now)
         report.replies = await self.deliver_replies(issues)
         await self._notice_comments(rows, states)
@@ -170,6 +158,37 @@ class Freshness:
             await self._comments.notice(observed)
         except Exception:
             logger.exception("could not follow the comments of %d cards", len(observed))
+
+    async def redraw(self, issue: Issue) -> int:
+        """Redraw the issue's cards now, told by Sentry that it changed (a webhook): as in a
+        cycle, a card already showing this state is left alone and an issue that came back
+        gets its thread reply. How many cards were redrawn."""
+        now = self._clock()
+        redrawn = 0
+        for row in await self._cards.for_issue(issue.id):
+            if not row.shown_as_card or row.rendered == card_revision(issue):
+                continue
+            if await self._draw(row, issue, now):
+                redrawn += 1
+        if redrawn:
+            await self.deliver_replies({issue.id: issue})
+        return redrawn
+
+    async def _draw(self, row: CardRow, issue: Issue, now: datetime) -> bool:
+        """Replace one card with the issue's state; owe a thread reply if it came back."""
+        kind = comeback(row.status, row.substatus, issue)
+        if not await self._updater.render(row, issue, record=kind is None):
+            return False
+        if kind is not None:
+            await self._replies.record_comeback(
+                row,
+                kind=kind,
+                rendered=card_revision(issue),
+                status=issue.status,
+                substatus=issue.substatus,
+                now=now,
+            )
+        return True
 
     async def deliver_replies(self, issues: Mapping[str, Issue]) -> int:
         """Post owed thread replies; settle interrupted ones from their threads first."""

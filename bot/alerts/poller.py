@@ -127,7 +127,11 @@ class Poller:
         clock: Callable[[], datetime],
         reconcile_after: timedelta,
         max_pages: int = MAX_PAGES,
+        others_post_cards: bool = False,
     ) -> None:
+        """`others_post_cards`: other processes may be posting cards at any moment (replicas
+        acting on Sentry webhooks), so even the first cycle settles only their abandoned
+        claims, never one whose post may still be on its way."""
         self._sentry = sentry
         self._routes = routes
         self._cards = cards
@@ -137,6 +141,7 @@ class Poller:
         self._clock = clock
         self._reconcile_after = reconcile_after
         self._max_pages = max_pages
+        self._others_post_cards = others_post_cards
         self._reconciled_at_start = False
         self._cycles = 0
         # Per route group: when its last comeback search began.
@@ -334,8 +339,9 @@ class Poller:
                     report.enqueued += await self._cards.enqueue(match_comebacks(comebacks, group))
         self._cycles += 1
 
-        if not self._reconciled_at_start:
-            # Nothing of this process is in flight yet: every `posting` row is a leftover.
+        if not self._reconciled_at_start and not self._others_post_cards:
+            # Nothing of this process is in flight yet, and no other process posts cards
+            # unless it leads: every `posting` row is a leftover.
             await self._delivery.reconcile(claimed_before=None)
             self._reconciled_at_start = True
         else:

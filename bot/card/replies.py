@@ -55,10 +55,24 @@ class ReplyStore:
         status: str,
         substatus: str | None,
         now: datetime,
-    ) -> None:
-        """Record the card's new state and owe one reply in its thread for it, atomically."""
+    ) -> bool:
+        """Record the card's new state and owe one reply in its thread for it, atomically;
+        False (nothing done) when the card no longer shows what `card` was read with, because
+        another process (the poll's refresh, a replica acting on a webhook) recorded the same
+        comeback first: one reply per comeback, however many notice it."""
         assert card.message_ts is not None
         async with self._engine.begin() as conn:
+            moved = await conn.execute(
+                sa.update(cards)
+                .where(
+                    cards.c.id == card.id,
+                    cards.c.status.is_not_distinct_from(card.status),
+                    cards.c.substatus.is_not_distinct_from(card.substatus),
+                )
+                .values(rendered=rendered, status=status, substatus=substatus, checked_at=now)
+            )
+            if not moved.rowcount:
+                return False
             seq = 1 + int(
                 (
                     await conn.execute(
@@ -87,11 +101,7 @@ class ReplyStore:
                     outbox_id=added[(entry.channel, entry.key)],
                 )
             )
-            await conn.execute(
-                sa.update(cards)
-                .where(cards.c.id == card.id)
-                .values(rendered=rendered, status=status, substatus=substatus, checked_at=now)
-            )
+            return True
 
     async def owed(self) -> list[ReplyRow]:
         return await self._select(

@@ -194,10 +194,13 @@ def _draft(row: RelayRow) -> Draft:
 
 
 def _is_new(comment: Comment, card: CardRow, floor: int | None) -> bool:
+    """After the card's watermark; without one, written since the bot set out to post the card
+    (its claim, not the moment Slack's answer was recorded: a comment written while the post
+    was on its way is already the card's)."""
     if floor is not None:
         return comment.id > floor
-    posted_at = card.post.posted_at
-    return posted_at is None or comment.created >= posted_at
+    started = card.post.claimed_at or card.post.posted_at
+    return started is None or comment.created >= started
 
 
 def _is_own(comment: Comment, own_ids: set[int], own_authors: set[str]) -> bool:

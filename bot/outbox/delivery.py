@@ -58,7 +58,10 @@ def drawn(build: Callable[[], Message]) -> Render:
 @dataclass(frozen=True, slots=True)
 class Draft:
     """One message for `rows` (owed, one channel): `kind` names it in its metadata, `about`
-    adds informational metadata fields; `retry_refused=False` closes rows Slack refuses."""
+    adds informational metadata fields; `retry_refused=False` closes rows Slack refuses.
+    `render_claimed`, when given, draws the message for the keys this process actually
+    claimed (another process may hold some of `rows`), so a message listing several rows
+    never lists one it does not settle."""
 
     kind: str
     rows: Sequence[OutboxRow]
@@ -67,6 +70,7 @@ class Draft:
     broadcast: bool = False
     about: metadata.About | None = None
     retry_refused: bool = True
+    render_claimed: Callable[[Sequence[str]], Awaitable[Message]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +120,10 @@ class Outbox:
         self._posting.update(ids)
         try:
             try:
-                message = await draft.render()
+                if draft.render_claimed is not None:
+                    message = await draft.render_claimed([r.key for r in rows])
+                else:
+                    message = await draft.render()
                 meta = metadata.encode(draft.kind, [r.key for r in rows], draft.about)
             except BaseException as exc:
                 await self.store.release(ids, error=f"not rendered: {type(exc).__name__}")

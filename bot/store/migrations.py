@@ -257,9 +257,15 @@ def _insert(conn: Connection, **values: object) -> int:
     return int(result.scalar_one())
 
 
+def _v5_webhook_jobs(conn: Connection) -> None:
+    """Version 5: the queue of accepted Sentry webhook deliveries; no existing row changes."""
+    # When the table changes, its version 5 form is frozen here like _V2's tables.
+    schema.webhook_jobs.create(conn)
+
+
 # Version N is reached by running MIGRATIONS[N - 2] on a version N-1 database.
 # Version 1 is the baseline: routes and cards.
-MIGRATIONS: list[Step] = [_v2_triage_digests_leases, _v3_outbox, _v4_conversation]
+MIGRATIONS: list[Step] = [_v2_triage_digests_leases, _v3_outbox, _v4_conversation, _v5_webhook_jobs]
 
 LATEST_VERSION = 1 + len(MIGRATIONS)
 

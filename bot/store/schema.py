@@ -231,3 +231,28 @@ own_comments = sa.Table(
     sa.Column("author_id", sa.String(32), nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
+# Version 5: Sentry webhooks ------------------------------------------------------------------
+
+# Sentry webhook deliveries accepted and not yet acted on (bot/webhooks/queue.py): at most one
+# row per (kind, issue), so retries and replays of a delivery coalesce. `route` and `redraw`
+# say what the deliveries asked for; `seq` moves on with each one, so a delivery arriving while
+# its row is being worked on makes the row run again. A claim (`claimed_by` until
+# `claimed_until`) lets any replica work on a row, one at a time; a claim that runs out (its
+# replica died) is taken over.
+webhook_jobs = sa.Table(
+    "webhook_jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("issue_id", sa.String(32), nullable=False),
+    sa.Column("route", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("redraw", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("seq", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("claimed_until", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("kind", "issue_id", name="uq_webhook_jobs_kind_issue"),
+)
+sa.Index("ix_webhook_jobs_due", webhook_jobs.c.due_at)

@@ -43,6 +43,7 @@ from tests.fakes.sentry_state import (
     SentryOrgState,
     simple_event,
 )
+from tests.fakes.sentry_webhooks import SENTRY_ACTOR, USER_ACTOR, Answer, WebhookSender
 
 CONTRACT_DIR = Path(__file__).resolve().parents[1] / "contract" / "sentry"
 SCHEMA_FILE = CONTRACT_DIR / "sentry-openapi-subset.lenient.json"
@@ -220,6 +221,76 @@ class FakeSentry(SentryOrgState):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self.port = 0
+        # Where webhook deliveries go (`deliver_webhooks`), and whether a new issue sends one.
+        self.webhooks: WebhookSender | None = None
+        self.webhook_on_create = False
+        self.webhook_answers: list[Answer] = []
+
+    # -- webhooks (Sentry `sentry_apps/tasks/sentry_apps.py`, docs webhooks/issues.mdx) --------
+
+    def deliver_webhooks(self, url: str, secret: str, *, on_create: bool = False) -> WebhookSender:
+        """Send this organization's webhooks to `url`, signed with `secret` (the integration's
+        client secret); with `on_create`, each new issue sends `issue.created` as Sentry does."""
+        self.webhooks = WebhookSender(url, secret)
+        self.webhook_on_create = on_create
+        return self.webhooks
+
+    def create_issue(self, project_slug: str, title: str, **options: Any) -> JSON:
+        issue = super().create_issue(project_slug, title, **options)
+        if self.webhooks is not None and self.webhook_on_create:
+            self.send_issue_webhook("created", issue["id"])
+        return issue
+
+    def send_issue_webhook(
+        self, action: str, issue_id: int | str, *, actor: JSON | None = None
+    ) -> Answer:
+        """Deliver `issue.<action>` for an issue as it is now: `created` adds the `url`,
+        `web_url` and `project_url` keys, `resolved` a `resolution_type`, `assigned` the
+        `assignee` (Sentry `_process_resource_change`, `send_workflow_webhooks`)."""
+        assert self.webhooks is not None, "call deliver_webhooks first"
+        issue = self.issue(issue_id)
+        data: JSON = {"issue": issue}
+        if action == "created":
+            base = f"{self.url}/api/0/organizations/{self.org}"
+            issue["url"] = f"{base}/issues/{issue['id']}/"
+            issue["web_url"] = f"{self.web_url}/organizations/{self.org}/issues/{issue['id']}/"
+            issue["project_url"] = (
+                f"{self.web_url}/organizations/{self.org}/issues/?project={issue['project']['id']}"
+            )
+        elif action == "resolved":
+            data = {"resolution_type": "now", "issue": issue}
+        elif action == "assigned":
+            assignee = issue.get("assignedTo") or {}
+            data = {
+                "assignee": {
+                    "type": assignee.get("type", "user"),
+                    "name": assignee.get("name", ""),
+                    "id": int(assignee.get("id", 0) or 0),
+                },
+                "issue": issue,
+            }
+        answer = self.webhooks.send(
+            "issue", action, data, actor=actor if actor is not None else SENTRY_ACTOR
+        )
+        self.webhook_answers.append(answer)
+        return answer
+
+    def send_comment_webhook(
+        self, issue_id: int | str, text: str, *, comment_id: int = 1
+    ) -> Answer:
+        """Deliver `comment.created` (docs webhooks/comments.mdx)."""
+        assert self.webhooks is not None, "call deliver_webhooks first"
+        issue = self.issue(issue_id)
+        data = {
+            "comment": text,
+            "project_slug": issue["project"]["slug"],
+            "comment_id": comment_id,
+            "issue_id": int(issue["id"]),
+            "timestamp": issue["lastSeen"],
+        }
+        answer = self.webhooks.send("comment", "created", data, actor=USER_ACTOR)
+        self.webhook_answers.append(answer)
+        return answer
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -243,6 +314,8 @@ class FakeSentry(SentryOrgState):
         return self
 
     def stop(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.close()
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return
@@ -394,6 +467,11 @@ class FakeSentry(SentryOrgState):
 
     def count(self, method: str | None = None, path_contains: str | None = None) -> int:
         return len(self.requests_matching(method, path_contains))
+
+    def clear_faults(self) -> None:
+        """Forget every fault still waiting to be served."""
+        with self._cond:
+            self._faults.clear()
 
     def clear_requests(self) -> None:
         with self._cond:

@@ -569,6 +569,10 @@ class SentryOrgState:
             return issue.short_id.lower() == value.lower()
         if key == "project":
             return issue.project == value
+        if key == "issue.id":
+            # `issue.id:[1, 2]` narrows a search to issues (Sentry `search/snuba/backend.py`,
+            # the `issue.id` `QCallbackCondition`).
+            return value.strip().isdigit() and int(value) == issue.id
         return issue.tags.get(key) == value
 
     def _assigned_matches(self, issue: IssueRecord, value: str) -> bool:

@@ -12,7 +12,7 @@ from bot.card.store import CardStore
 from bot.conversation.store import CommentStore, Relay, comment_key
 from bot.outbox.store import OutboxStore
 from bot.store.database import create_engine
-from bot.store.migrations import migrate
+from bot.store.migrations import LATEST_VERSION, migrate
 
 SCHEMA_V3 = Path(__file__).with_name("schema_v3.sqlite.sql")
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -45,7 +45,7 @@ async def test_a_version_3_database_upgrades_and_follows_comments(tmp_path: Path
     await migrate(engine)  # every start migrates: the second run changes nothing
     async with engine.connect() as conn:
         version = (await conn.execute(sa.text("SELECT version FROM schema_version"))).scalar()
-    assert version == 4
+    assert version == LATEST_VERSION
     [card] = await CardStore(engine).for_issue("42")
     assert card.shown_as_card
     assert card.message_ts == "1.000100"

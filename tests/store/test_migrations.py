@@ -1,13 +1,17 @@
 """Schema versioning: fresh databases are stamped, newer ones refused, reruns harmless."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from bot.sentry.ids import IssueId
 from bot.store.database import create_engine
 from bot.store.migrations import LATEST_VERSION, migrate
+from bot.webhooks.hooks import Hint
+from bot.webhooks.queue import WebhookQueue
 from tests.conftest import fresh_postgres_database
 
 
@@ -63,9 +67,59 @@ async def test_a_version_1_database_upgrades_in_place(tmp_path: Path) -> None:
         ).one()
         tables = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
     await engine.dispose()
-    assert version == LATEST_VERSION == 4
+    assert version == LATEST_VERSION == 5
     assert tuple(card) == ("42", "1.000100", "card", None)
     assert {"actions", "replies", "digests", "digest_runs", "leases", "outbox"} <= tables
+
+
+async def test_a_version_3_database_gets_the_webhook_queue_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    """A database written by release 3 (its schema as SQLite stores it, checked in) upgrades to
+    the latest version: the webhook queue appears, empty, and the posted card is still posted."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/bot.sqlite3")
+    statements = (Path(__file__).parent / "schema_v3.sqlite.sql").read_text().split(";")
+    async with engine.begin() as conn:
+        for statement in statements:
+            body = "\n".join(
+                line for line in statement.splitlines() if not line.startswith("--")
+            ).strip()
+            if body:
+                await conn.execute(sa.text(body))
+        await conn.execute(sa.text("INSERT INTO schema_version (version) VALUES (3)"))
+        await conn.execute(
+            sa.text(
+                "INSERT INTO outbox (id, channel, key, producer, state, posted_as, message_ts,"
+                " attempts, due_at) VALUES (1, 'C1', 'issue:42', 'card', 'posted', 'card',"
+                " '1.000100', 0, '2026-01-01 00:00:00')"
+            )
+        )
+        await conn.execute(
+            sa.text(
+                "INSERT INTO cards (channel, issue_id, project, first_seen, outbox_id)"
+                " VALUES ('C1', '42', 'web', '2026-01-01 00:00:00', 1)"
+            )
+        )
+    await migrate(engine)
+    queue = WebhookQueue(engine)
+    now = datetime(2026, 1, 2, tzinfo=UTC)
+    assert await queue.pending() == 0
+    assert await queue.put(Hint("issue", "issue", "created", IssueId(42), route=True), now=now)
+    async with engine.connect() as conn:
+        version = (await conn.execute(sa.text("SELECT version FROM schema_version"))).scalar()
+        card = (
+            await conn.execute(
+                sa.text(
+                    "SELECT issue_id, state, message_ts FROM cards"
+                    " JOIN outbox ON outbox.id = cards.outbox_id"
+                )
+            )
+        ).one()
+    [job] = await queue.claim(now=now, limit=10, hold=timedelta(minutes=1))
+    await engine.dispose()
+    assert version == LATEST_VERSION == 5
+    assert tuple(card) == ("42", "posted", "1.000100")
+    assert (job.issue_id, job.route, job.redraw) == ("42", True, False)
 
 
 @pytest.mark.postgres

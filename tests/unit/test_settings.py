@@ -202,6 +202,18 @@ def test_a_directory_named_like_the_routes_file_is_explained(tmp_path: Path) -> 
     assert caught.value.problems[0].startswith("BOT_CONFIG: bot.yml is a directory, not a file")
 
 
+def test_the_webhook_secret_turns_webhooks_on_and_never_prints(tmp_path: Path) -> None:
+    assert load_settings({**BASE}, cwd=tmp_path).sentry_webhook_secret is None
+    settings = load_settings({**BASE, "SENTRY_WEBHOOK_SECRET": "whsec-value-1"}, cwd=tmp_path)
+    assert settings.sentry_webhook_secret is not None
+    assert settings.sentry_webhook_secret.reveal() == "whsec-value-1"
+    assert settings.sentry_webhook_secret in settings.secrets
+    assert "whsec-value-1" not in repr(settings) + str(settings)
+    with pytest.raises(SettingsError, match="SENTRY_WEBHOOK_SECRET: contains") as caught:
+        load_settings({**BASE, "SENTRY_WEBHOOK_SECRET": "two words"}, cwd=tmp_path)
+    assert "two words" not in str(caught.value)
+
+
 # -- properties: any value of any variable gives settings or named lines, never a secret ------
 
 VARIABLES = (
@@ -222,11 +234,18 @@ VARIABLES = (
     "CARD_RETENTION_DAYS",
     "REGRESSION_BROADCAST",
     "SENTRY_ACTIVITY_NOTES",
+    "SENTRY_WEBHOOK_SECRET",
     "LOG_FORMAT",
     "LOG_LEVEL",
 )
 SECRET_MARK = "Zq9SECRET"
-SECRET_NAMES = ("SENTRY_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
+SECRET_NAMES = (
+    "SENTRY_TOKEN",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SENTRY_WEBHOOK_SECRET",
+)
 URL_NAMES = ("SENTRY_HOST", "SLACK_API_URL", "DATABASE_URL")
 
 unicode_edges = st.sampled_from(
