@@ -380,24 +380,30 @@ def build_issue_card(
     return _with_block_ids(fallback_text(issue), parts, issue.id)
 
 
-def _compact_facts_block(issue: Issue) -> JSON:
-    """The alert card's facts in one context line (at most about 1,000 characters: short id
-    60, project 200, status and assignee about 260 each, counts and date; within the 3,000 of
-    Slack docs: text object)."""
+def _facts_line(issue: Issue) -> str:
+    """The card's facts in one line, for the compact surfaces (unfurls, the Home tab): at most
+    about 1,000 characters (short id 60, project 200, status and assignee about 260 each, counts
+    and date), within the 3,000 of a text object (Slack docs: text object)."""
     assignee = (
         mrkdwn(assignee_label(issue.assigned_to), NAME_MAX) if issue.assigned_to else "Unassigned"
     )
-    facts = (
-        f"{level_emoji(issue.level)} {level_word(issue.level)}",
-        f"*{mrkdwn(one_line(issue.short_id) or issue.id, SHORT_ID_MAX)}*",
-        mrkdwn(project_label(issue), NAME_MAX),
-        status_words(issue),
-        f"Assignee: {assignee}",
-        f"{issue.count:,} event{'' if issue.count == 1 else 's'}",
-        f"{issue.user_count:,} user{'' if issue.user_count == 1 else 's'}",
-        f"Last seen {slack_date(issue.last_seen)}",
+    return " · ".join(
+        (
+            f"*{mrkdwn(one_line(issue.short_id) or issue.id, SHORT_ID_MAX)}*",
+            mrkdwn(project_label(issue), NAME_MAX),
+            status_words(issue),
+            f"Assignee: {assignee}",
+            f"{issue.count:,} event{'' if issue.count == 1 else 's'}",
+            f"{issue.user_count:,} user{'' if issue.user_count == 1 else 's'}",
+            f"Last seen {slack_date(issue.last_seen)}",
+        )
     )
-    return {"type": "context", "elements": [_mrkdwn_object(" · ".join(facts))]}
+
+
+def _compact_facts_block(issue: Issue) -> JSON:
+    """The level, then the facts line, in one context block."""
+    level = f"{level_emoji(issue.level)} {level_word(issue.level)}"
+    return {"type": "context", "elements": [_mrkdwn_object(f"{level} · {_facts_line(issue)}")]}
 
 
 def build_compact_card(issue: Issue, *, last_action: LastAction | None = None) -> JSON:
@@ -516,21 +522,9 @@ COMPACT_BLOCKS: Final = 2
 
 def _compact_block(issue: Issue) -> JSON:
     title = one_line(issue.title) or "(no title)"
-    assignee = (
-        mrkdwn(assignee_label(issue.assigned_to), NAME_MAX) if issue.assigned_to else "Unassigned"
-    )
-    facts = (
-        f"{mrkdwn(one_line(issue.short_id) or issue.id, SHORT_ID_MAX)}"
-        f" · {mrkdwn(project_label(issue), NAME_MAX)}"
-        f" · {status_words(issue)}"
-        f" · {assignee}"
-        f" · {issue.count:,} event{'' if issue.count == 1 else 's'}"
-        f" · {issue.user_count:,} user{'' if issue.user_count == 1 else 's'}"
-        f" · last seen {slack_date(issue.last_seen)}"
-    )
-    # emoji (<= 22) + " *" + link (<= 1000) + "*\n" + facts (< 1500) stays within 3000.
+    # emoji (<= 22) + " *" + link (<= 1000) + "*\n" + facts (< 1100) stays within 3000.
     title_link = link(issue.permalink, title, limit=1000, label_limit=COMPACT_TITLE_MAX)
-    return _section(f"{level_emoji(issue.level)} *{title_link}*\n{facts}")
+    return _section(f"{level_emoji(issue.level)} *{title_link}*\n{_facts_line(issue)}")
 
 
 def build_issue_summary(issue: Issue) -> list[JSON]:
