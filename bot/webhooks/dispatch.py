@@ -224,4 +224,4 @@ class WebhookDispatcher:
         return found
 
     async def _has_cards(self, issue_id: IssueId) -> bool:
-        return any(row.shown_as_card for row in await self._cards.for_issue(issue_id))
+        return await self._freshness.follows(issue_id)

@@ -67,7 +67,7 @@ async def test_a_version_1_database_upgrades_in_place(tmp_path: Path) -> None:
         ).one()
         tables = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
     await engine.dispose()
-    assert version == LATEST_VERSION == 5
+    assert version == LATEST_VERSION == 6
     assert tuple(card) == ("42", "1.000100", "card", None)
     assert {"actions", "replies", "digests", "digest_runs", "leases", "outbox"} <= tables
 
@@ -117,7 +117,7 @@ async def test_a_version_3_database_gets_the_webhook_queue_and_keeps_its_rows(
         ).one()
     [job] = await queue.claim(now=now, limit=10, hold=timedelta(minutes=1))
     await engine.dispose()
-    assert version == LATEST_VERSION == 5
+    assert version == LATEST_VERSION == 6
     assert tuple(card) == ("42", "posted", "1.000100")
     assert (job.issue_id, job.route, job.redraw) == ("42", True, False)
 

@@ -8,7 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from bot.sentry.ids import IssueId, ShortId
-from bot.unfurls.links import SentryWeb, parse_issue_link
+from bot.sentry.links import SentryWeb, parse_issue_link
 
 SAAS = SentryWeb.from_base_url("https://sentry.io", "acme")
 US = SentryWeb.from_base_url("https://us.sentry.io", "acme")

@@ -5,8 +5,9 @@ Slack, and triage from an unfurled card."""
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -43,6 +44,16 @@ def bot(make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack) -> Iterator[
     with make_bot(POLL_INTERVAL_SECONDS="3600") as running:
         running.wait_ready()
         yield running
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float) -> None:
+    """Until `predicate()` holds, looked at every 50 ms; fails after `timeout` seconds."""
+    done = threading.Event()
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        done.wait(0.05)
+    assert predicate(), "condition not met in time"
 
 
 def unfurl_calls(slack: FakeSlack) -> list[object]:
@@ -179,7 +190,10 @@ def test_triage_from_an_unfurled_card_changes_sentry_and_redraws_that_card(
     assert message.unfurl_calls == 2
     assert list(message.unfurls) == [url]
     assert bot.runtime is not None
-    [record] = bot.call(ActionLog(bot.runtime.engine).recent())
+    log = ActionLog(bot.runtime.engine)
+    # The unfurl is redrawn with the issue's other cards, before the action is logged as done.
+    wait_until(lambda: [r.result for r in bot.call(log.recent())] == ["ok"], 10)
+    [record] = bot.call(log.recent())
     assert (record.source, record.slack_user, record.action, record.result) == (
         "unfurl",
         ANA,
