@@ -122,7 +122,6 @@ class Unfurler:
         if problem:
             logger.warning("Slack did not take the unfurl of %d link(s): %s", len(unfurls), problem)
             return 0
-        logger.info("unfurled %d Sentry link(s) shared by %s", len(unfurls), shared.user)
         if self._ledger is not None:
             try:
                 await self._ledger.unfurled(shared.target, cards)
@@ -130,6 +129,7 @@ class Unfurler:
                 logger.exception(
                     "the unfurled cards shared by %s will not be kept current", shared.user
                 )
+        logger.info("unfurled %d Sentry link(s) shared by %s", len(unfurls), shared.user)
         return len(unfurls)
 
     async def _read(self, refs: set[IssueRef]) -> dict[IssueRef, Issue]:
