@@ -42,8 +42,10 @@ MIN_BATCH: Final = 100
 MAX_BATCH: Final = 1_000
 COMPOSER: Final = "COMPOSER"
 
-# chat.unfurl errors that mean the message can never be unfurled again (Slack docs: chat.unfurl
-# errors; `missing_scope` is read as `SlackUnfurls` words it).
+# chat.unfurl errors that mean the message will not take this redraw however often it is sent
+# (Slack docs: chat.unfurl errors; `missing_scope` is read as `SlackUnfurls` words it): the
+# message or channel is gone, the link was edited out, or Slack refuses the card itself. Others
+# (rate limits, Slack unreachable, a token refused for every call) are tried again next cycle.
 _GONE: Final = frozenset(
     {
         "cannot_find_message",
@@ -52,6 +54,9 @@ _GONE: Final = frozenset(
         "is_archived",
         "cannot_unfurl_message",
         "cannot_unfurl_url",
+        "invalid_blocks",
+        "cannot_parse_attachment",
+        "invalid_unfurls_format",
     }
 )
 

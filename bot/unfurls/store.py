@@ -189,7 +189,12 @@ class UnfurlStore:
             return int(result.rowcount or 0)
 
     async def prune(self, *, before: datetime) -> int:
-        """Forget unfurls made before `before` (the retention window); how many."""
+        """Forget unfurls made before `before` (the retention window); how many. Looked for with
+        a read first, so a cycle with nothing to forget takes no write lock."""
+        old = sa.select(unfurls.c.id).where(unfurls.c.unfurled_at < before).limit(1)
+        async with self._engine.connect() as conn:
+            if (await conn.execute(old)).first() is None:
+                return 0
         async with self._engine.begin() as conn:
             result = await conn.execute(sa.delete(unfurls).where(unfurls.c.unfurled_at < before))
             return int(result.rowcount or 0)
