@@ -488,3 +488,23 @@ def test_resolving_with_the_sentry_command_redraws_the_unfurl(
     slack.wait_for(lambda: "issue.unresolve" in json.dumps(shared.unfurls()), 10)
     assert f"<@{ANA}>" in json.dumps(shared.unfurls()[url]["blocks"])
     assert slack.message(CHANNEL, shared.ts).unfurl_calls == 2
+
+
+def test_an_unfurl_made_before_a_restart_is_kept_current_after_it(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    seed_people(sentry, slack)
+    issue = sentry.create_issue("api", "TimeoutError")
+    url = issue_url(sentry, issue["id"])
+    with make_bot(POLL_INTERVAL_SECONDS="3600") as first:
+        first.wait_ready()
+        shared = share(slack, ANA, [url])
+        deliver_http(first.url, shared)
+        shared.wait_unfurled(1)
+        first.wait_for_log("unfurled 1 Sentry link")
+    sentry.assign(issue["id"], "ana@example.com")
+    with make_bot(POLL_INTERVAL_SECONDS="3600") as second:  # the same database
+        second.wait_ready()
+        second.poll_now()
+        slack.wait_for(lambda: "Ana Lima" in json.dumps(shared.unfurls()[url]), 10)
+    assert slack.message(CHANNEL, shared.ts).unfurl_calls == 2
