@@ -10,7 +10,9 @@ one issue's card). An issue that comes back (regressed or escalating) gets a rep
 in its card's thread; the reply is owed in the same transaction that records the
 card's new state, then posted exactly once by the outbox like any message: a reply whose
 answer was lost is settled from the thread (joining the channel if need be), surfaced when
-the thread cannot be read, and held back while Slack rate-limits its channel.
+the thread cannot be read, and held back while Slack rate-limits its channel. The issues of
+cards unfurled under people's messages (`UnfurlWatch`) join the same batch and are redrawn by
+`bot.unfurls.live` when they changed.
 """
 
 from __future__ import annotations
