@@ -48,6 +48,7 @@ from bot.outbox.store import OutboxStore
 from bot.readiness import CredentialWatch, Readiness
 from bot.routing import RoutingService
 from bot.sentry.client import SentryClient, time_limits
+from bot.sentry.links import SentryWeb
 from bot.settings import Settings
 from bot.slack.card import build_compact_card, build_issue_card
 from bot.slack.home_screen import SlackHomeScreen
@@ -65,9 +66,10 @@ from bot.store.routes import RouteStore
 from bot.triage.directory import MemberDirectory
 from bot.triage.identity import IdentityResolver
 from bot.triage.service import TriageService
-from bot.unfurls.links import SentryWeb
+from bot.unfurls.live import LiveUnfurls
 from bot.unfurls.service import Unfurler
 from bot.unfurls.slack import SlackUnfurls
+from bot.unfurls.store import UnfurlStore
 from bot.webhooks.dispatch import WebhookDispatcher
 from bot.webhooks.endpoint import SentryWebhookEndpoint
 from bot.webhooks.queue import WebhookQueue
@@ -149,12 +151,20 @@ class Factory:
             clock=utc_now,
             storm_threshold=settings.storm_threshold,
         )
+        self.live_unfurls = LiveUnfurls(
+            store=UnfurlStore(self.engine),
+            screen=SlackUnfurls(self.slack),
+            draw=build_compact_card,
+            clock=utc_now,
+            retention=timedelta(days=settings.card_retention_days),
+        )
         self.updater = CardUpdater(
             sentry=self.sentry,
             cards=self.cards,
             screen=self.outbox,
             draw=build_issue_card,
             clock=utc_now,
+            unfurls=self.live_unfurls,
         )
         self.comment_store = CommentStore(self.engine)
         self.comment_writer = CommentWriter(
@@ -192,6 +202,7 @@ class Factory:
             viewers=self.triage,
             screen=SlackUnfurls(self.slack),
             draw=build_compact_card,
+            ledger=self.live_unfurls,
         )
         self.freshness = Freshness(
             sentry=self.sentry,
@@ -203,6 +214,7 @@ class Factory:
             retention=timedelta(days=settings.card_retention_days),
             broadcast=settings.regression_broadcast,
             comments=self.comments,
+            unfurls=self.live_unfurls,
         )
         self.poller = Poller(
             sentry=self.sentry,

@@ -10,14 +10,16 @@ one issue's card). An issue that comes back (regressed or escalating) gets a rep
 in its card's thread; the reply is owed in the same transaction that records the
 card's new state, then posted exactly once by the outbox like any message: a reply whose
 answer was lost is settled from the thread (joining the channel if need be), surfaced when
-the thread cannot be read, and held back while Slack rate-limits its channel.
+the thread cannot be read, and held back while Slack rate-limits its channel. The issues of
+cards unfurled under people's messages (`UnfurlWatch`) join the same batch and are redrawn by
+`bot.unfurls.live` when they changed.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -37,6 +39,7 @@ from bot.sentry.ids import IssueId
 from bot.sentry.models import Issue, IssueState
 from bot.slack.card import build_regression_reply
 from bot.slack.notifier import Posted, Refused
+from bot.unfurls.store import TrackedUnfurl
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +67,28 @@ class CommentWatch(Protocol):
     async def notice(self, observed: Mapping[int, tuple[str, int]]) -> int: ...
 
 
+class UnfurlWatch(Protocol):
+    """The cards unfurled under people's messages (`bot.unfurls.live.LiveUnfurls`): their
+    issues join each cycle's batch, so they cost no request of their own."""
+
+    async def due(self) -> Sequence[TrackedUnfurl]: ...
+
+    def changed(
+        self, shown: Sequence[TrackedUnfurl], states: Mapping[str, Issue | IssueState]
+    ) -> set[str]: ...
+
+    async def settle(self, shown: Sequence[TrackedUnfurl], issues: Mapping[str, Issue]) -> int: ...
+
+    async def follows(self, issue_id: str) -> bool: ...
+
+
 @dataclass
 class FreshnessReport:
     checked: int = 0
     updated: int = 0
     replies: int = 0
     requests: int = 0
+    unfurls: int = 0
 
 
 class Freshness:
@@ -85,8 +104,10 @@ class Freshness:
         retention: timedelta,
         broadcast: bool,
         comments: CommentWatch | None = None,
+        unfurls: UnfurlWatch | None = None,
     ) -> None:
         self._sentry = sentry
+        self._unfurls = unfurls
         self._comments = comments
         self._cards = cards
         self._replies = replies
@@ -102,23 +123,26 @@ class Freshness:
         now = self._clock()
         since = now - self._retention
         total = await self._cards.count_tracked(posted_since=since)
-        if not total:
+        shown = await self._unfurls_due()
+        if not total and not shown:
             return report
         rows = await self._cards.tracked(
             posted_since=since, limit=min(MAX_BATCH, max(MIN_BATCH, math.ceil(total / 2)))
         )
-        issues = {i: known[i] for i in {r.issue_id for r in rows} if i in known}
+        wanted = {r.issue_id for r in rows} | {u.issue_id for u in shown}
+        issues = {i: known[i] for i in wanted if i in known}
         states: dict[str, Issue | IssueState] = dict(issues)
         # Ids that are not issue ids (rows from older versions) are skipped by the client,
         # so they can never fail the batch of every other card. Only what can change a card
         # is asked for first; the whole issue only for the cards that did change.
-        missing = sorted({r.issue_id for r in rows} - issues.keys())
+        missing = sorted(wanted - issues.keys())
         try:
             if missing:
                 report.requests = math.ceil(len(missing) / 100)
                 states.update((s.id, s) for s in await self._sentry.get_issue_states(missing))
             changed = sorted(
-                {r.issue_id for r in rows if _differs(states.get(r.issue_id), r)} - issues.keys()
+                ({r.issue_id for r in rows if _differs(states.get(r.issue_id), r)} - issues.keys())
+                | self._unfurls_changed(shown, states, issues)
             )
             if changed:
                 report.requests += math.ceil(len(changed) / 100)
@@ -141,7 +165,46 @@ class Freshness:
         await self._cards.mark_checked(unchanged, now=now)
         report.replies = await self.deliver_replies(issues)
         await self._notice_comments(rows, states)
+        report.unfurls = await self._settle_unfurls(shown, issues)
         return report
+
+    # Unfurled cards: compared in the same batch, redrawn by `bot.unfurls.live`. -----------------
+
+    async def _unfurls_due(self) -> Sequence[TrackedUnfurl]:
+        if self._unfurls is None:
+            return []
+        try:
+            return await self._unfurls.due()
+        except Exception:
+            logger.exception("could not read the unfurled cards to keep current")
+            return []
+
+    def _unfurls_changed(
+        self,
+        shown: Sequence[TrackedUnfurl],
+        states: Mapping[str, Issue | IssueState],
+        issues: Mapping[str, Issue],
+    ) -> set[str]:
+        if self._unfurls is None or not shown:
+            return set()
+        return self._unfurls.changed(shown, states) - issues.keys()
+
+    async def _settle_unfurls(
+        self, shown: Sequence[TrackedUnfurl], issues: Mapping[str, Issue]
+    ) -> int:
+        if self._unfurls is None or not shown:
+            return 0
+        try:
+            return await self._unfurls.settle(shown, issues)
+        except Exception:
+            logger.exception("could not redraw the unfurled cards of %d issues", len(issues))
+            return 0
+
+    async def follows(self, issue_id: str) -> bool:
+        """Whether the issue has a card kept current: posted as a card, or unfurled."""
+        if any(row.shown_as_card for row in await self._cards.for_issue(issue_id)):
+            return True
+        return self._unfurls is not None and await self._unfurls.follows(issue_id)
 
     async def _notice_comments(
         self, rows: list[TrackedCard], states: Mapping[str, Issue | IssueState]
@@ -172,6 +235,7 @@ class Freshness:
                 redrawn += 1
         if redrawn:
             await self.deliver_replies({issue.id: issue})
+        await self._updater.redraw_unfurls(issue)
         return redrawn
 
     async def _draw(self, row: CardRow, issue: Issue, now: datetime) -> bool:

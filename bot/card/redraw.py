@@ -41,6 +41,12 @@ class Screen(Protocol):
         ...
 
 
+class UnfurledCards(Protocol):
+    """The issue's cards unfurled under people's messages (`bot.unfurls.live.LiveUnfurls`)."""
+
+    async def redraw(self, issue: Issue, *, last_action: LastAction | None = None) -> int: ...
+
+
 class CardUpdater:
     def __init__(
         self,
@@ -50,8 +56,10 @@ class CardUpdater:
         screen: Screen,
         draw: Draw,
         clock: Callable[[], datetime],
+        unfurls: UnfurledCards | None = None,
     ) -> None:
         self._sentry = sentry
+        self._unfurls = unfurls
         self._cards = cards
         self._screen = screen
         self._draw = draw
@@ -78,7 +86,18 @@ class CardUpdater:
             for row in await self._cards.for_issue(issue_id):
                 if row.shown_as_card:
                     await self.render(row, issue, last_action=last_action)
+            await self.redraw_unfurls(issue, last_action=last_action)
         return issue
+
+    async def redraw_unfurls(self, issue: Issue, *, last_action: LastAction | None = None) -> int:
+        """Redraw the issue's unfurled cards that do not show it as it is now; how many."""
+        if self._unfurls is None:
+            return 0
+        try:
+            return await self._unfurls.redraw(issue, last_action=last_action)
+        except Exception:
+            logger.exception("could not redraw the unfurled cards of issue %s", issue.id)
+            return 0
 
     async def render(
         self,

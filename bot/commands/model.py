@@ -31,7 +31,7 @@ class IssueRef:
     Sentry's org-scoped issue routes take either form (Sentry
     `src/sentry/issues/endpoints/bases/group.py`, `GroupEndpoint.convert_args`), so the handler
     resolves a short ID only when it needs the numeric one (bulk updates take `id=`).
-    A pasted issue link arrives here as its numeric `id`.
+    A pasted issue link arrives here as the form its path names.
     """
 
     kind: IssueRefKind

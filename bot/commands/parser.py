@@ -73,6 +73,7 @@ from bot.sentry.ids import (
     ShortId,
     Slug,
 )
+from bot.sentry.links import SentryWeb, read_issue_link
 from bot.triage.command_words import (
     COUNT_NOUNS,
     IGNORE_DEFAULT,
@@ -131,8 +132,6 @@ _WEEKDAYS: Final[Mapping[str, Weekday]] = {
     "saturday": "sat",
     "sunday": "sun",
 }
-_SAAS_HOSTS = frozenset({"sentry.io", "us.sentry.io", "de.sentry.io"})
-_DEFAULT_PORTS: Final[Mapping[str, int]] = {"http": 80, "https": 443}
 _SHOWN_LENGTH = 60
 _ISSUE_FORMS = "a numeric ID (4506842918), a short ID (WEB-3F) or an issue link"
 
@@ -159,45 +158,19 @@ class _Token:
     index: int
 
 
-@dataclass(frozen=True, slots=True)
-class _SentryWeb:
-    """The host (and port) of this Sentry's web UI, which issue links must point to."""
-
-    host: str
-    port: int | None
-    shown: str
-
-    @classmethod
-    def from_setting(cls, value: str) -> _SentryWeb:
-        text = value.strip()
-        parts = urlsplit(text if "://" in text else f"//{text}")
-        try:
-            port = parts.port
-        except ValueError:
-            port = None
-        if not parts.hostname:
-            raise ValueError(f"sentry_web_host {value!r} is not a host name")
-        return cls(host=parts.hostname.rstrip("."), port=port, shown=parts.netloc)
-
-    def serves(self, scheme: str, host: str, port: int | None) -> bool:
-        """Whether a link to `scheme://host:port` is this Sentry's web UI.
-
-        On SaaS the UI lives on `sentry.io` and on `<org>.sentry.io` (also `us.`/`de.`), so any
-        one-label subdomain of sentry.io is accepted; self-hosted must match host and port.
-        """
-        default_port = _DEFAULT_PORTS[scheme]
-        host = host.rstrip(".")
-        if self.host in _SAAS_HOSTS:
-            return _on_saas(host) and port in (None, default_port)
-        expected = self.port if self.port is not None else default_port
-        actual = port if port is not None else default_port
-        return host == self.host and actual == expected
-
-
-def _on_saas(host: str) -> bool:
-    """`sentry.io` itself or a one-label subdomain (`acme.sentry.io`, `us.sentry.io`)."""
-    label, dot, domain = host.partition(".")
-    return host == "sentry.io" or (bool(label) and bool(dot) and domain == "sentry.io")
+def _sentry_web(host: str, org: str) -> SentryWeb:
+    """This Sentry's web UI from the setting: a host (`sentry.io`, `sentry.example.com:9000`) or
+    a base URL; ValueError when it names no host."""
+    text = host.strip()
+    base = text if "://" in text else f"https://{text}"
+    try:
+        parts = urlsplit(base)
+        parts.port  # noqa: B018 - a bad port raises here
+    except ValueError:
+        raise ValueError(f"sentry_web_host {host!r} is not a host name") from None
+    if not parts.hostname:
+        raise ValueError(f"sentry_web_host {host!r} is not a host name")
+    return SentryWeb.from_base_url(base, org)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +189,7 @@ class _Arguments:
     name: str
     tokens: tuple[_Token, ...]
     text: str
-    web: _SentryWeb = field(repr=False)
+    web: SentryWeb = field(repr=False)
 
     def error(self, message: str) -> CommandError:
         return CommandError(message, usage(self.name))
@@ -279,14 +252,14 @@ class _Arguments:
         return _as_typed("".join(pieces))
 
 
-def parse(text: str, *, sentry_web_host: str) -> Command:
+def parse(text: str, *, sentry_web_host: str, sentry_org: str) -> Command:
     """Parse the text after `/sentry` into a command; raise `CommandError` for anything else.
 
     `sentry_web_host` is this Sentry's web host (`sentry.io`, `sentry.example.com:9000`, or a base
     URL); issue links elsewhere are refused. Empty text is a request for help. A
     `sentry_web_host` that is not a host at all is a programming error (ValueError).
     """
-    web = _SentryWeb.from_setting(sentry_web_host)
+    web = _sentry_web(sentry_web_host, sentry_org)
     _check_text(text)
     text = text.translate(_TYPOGRAPHIC)
     tokens = _tokenize(text)
@@ -418,7 +391,7 @@ def _unknown_option(name: str, allowed: Sequence[str]) -> str:
     return f"unknown option {_shown(name)}; use {' or '.join(sorted(allowed))}"
 
 
-def _unknown_subcommand(word: str, web: _SentryWeb) -> CommandError:
+def _unknown_subcommand(word: str, web: SentryWeb) -> CommandError:
     close = difflib.get_close_matches(word.lower(), [*_SUBCOMMANDS, *ALIASES], n=1)
     if close:
         suggestion = ALIASES.get(close[0], close[0])
@@ -440,7 +413,7 @@ def _unknown_subcommand(word: str, web: _SentryWeb) -> CommandError:
 # ---- issues, assignees, durations, versions ---------------------------------------------------
 
 
-def _issue_ref(text: str, web: _SentryWeb) -> IssueRef:
+def _issue_ref(text: str, web: SentryWeb) -> IssueRef:
     """Read one issue reference; ValueError says why it is not one."""
     if text.startswith("<"):
         target = text[1:].removesuffix(">").split("|", 1)[0]
@@ -459,38 +432,37 @@ def _issue_ref(text: str, web: _SentryWeb) -> IssueRef:
     raise ValueError(f"{_shown(text)} is not an issue; give {_ISSUE_FORMS}")
 
 
-def _issue_from_link(link: str, web: _SentryWeb) -> IssueRef:
-    """The numeric ID in `/organizations/<org>/issues/<id>/…` or `<org>.sentry.io/issues/<id>/`.
-
-    The link is only read, never fetched, and must point to this Sentry.
-    """
-    not_an_issue = ValueError(
-        f"{_quoted(link)} is not a link to a Sentry issue"
-        f" (like https://{web.shown}/organizations/acme/issues/4506842918/)"
-    )
-    try:
-        parts = urlsplit(link)
-        port = parts.port
-    except ValueError:
-        raise not_an_issue from None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
-        raise not_an_issue
-    if not web.serves(scheme, parts.hostname, port):
+def _issue_from_link(link: str, web: SentryWeb) -> IssueRef:
+    """The issue an issue page of this Sentry organization names, read by the one link parser
+    (`bot.sentry.links`, as for shared links): `/organizations/<org>/issues/<id>/…` or
+    `<org>.sentry.io/issues/<id>/…`, by numeric or short ID. The link is only read, never
+    fetched; a link to another host or another organization is refused, saying so."""
+    found = read_issue_link(link, web)
+    if isinstance(found, IssueId):
+        return IssueRef("id", found)
+    if isinstance(found, ShortId):
+        return IssueRef("short_id", found)
+    if found.reason == "elsewhere":
         raise ValueError(
-            f"{_quoted(link)} points to {parts.netloc}, not to this Sentry ({web.shown});"
+            f"{_quoted(link)} points to {_netloc(link)}, not to this Sentry ({web.shown});"
             " only its issue links can be read"
         )
-    segments = [segment for segment in parts.path.split("/") if segment]
-    if segments[:1] == ["organizations"] and segments[2:3] == ["issues"]:
-        candidate = segments[3:4]
-    elif segments[:1] == ["issues"]:
-        candidate = segments[1:2]
-    else:
-        raise not_an_issue
-    if not candidate or not _ISSUE_ID.fullmatch(candidate[0]):
-        raise not_an_issue
-    return IssueRef("id", _numeric_id(candidate[0]))
+    if found.reason == "other_org":
+        raise ValueError(
+            f"{_quoted(link)} is an issue of the Sentry organization {_shown(found.org)},"
+            f" not of {web.org}; only {web.org}'s issues can be read"
+        )
+    raise ValueError(
+        f"{_quoted(link)} is not a link to a Sentry issue"
+        f" (like https://{web.shown}/organizations/{web.org}/issues/4506842918/)"
+    )
+
+
+def _netloc(link: str) -> str:
+    try:
+        return _shown(urlsplit(link).netloc)
+    except ValueError:
+        return "another host"
 
 
 def _numeric_id(text: str) -> IssueId:

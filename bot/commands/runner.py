@@ -78,7 +78,9 @@ class CommandRunner:
         self.services = services
 
     def parse(self, text: str) -> Command:
-        return parse(text, sentry_web_host=self.services.sentry.web_base)
+        return parse(
+            text, sentry_web_host=self.services.sentry.web_base, sentry_org=self.services.sentry.org
+        )
 
     async def run(self, command: Command, invocation: Invocation) -> Reply:
         use_case = USE_CASES[type(command)]

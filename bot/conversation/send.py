@@ -103,7 +103,11 @@ class SendToSentry:
         """The issue a typed short ID, numeric ID or issue link names (the `/sentry` parser's
         forms), read from Sentry."""
         try:
-            command = parse(f"issue {typed.strip()}", sentry_web_host=self._sentry.web_base)
+            command = parse(
+                f"issue {typed.strip()}",
+                sentry_web_host=self._sentry.web_base,
+                sentry_org=self._sentry.org,
+            )
         except CommandError as exc:
             return NotSent(exc.message)
         if not isinstance(command, IssueCommand):

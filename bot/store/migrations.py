@@ -263,9 +263,42 @@ def _v5_webhook_jobs(conn: Connection) -> None:
     schema.webhook_jobs.create(conn)
 
 
+def _v6_unfurls(conn: Connection) -> None:
+    """Version 6: the cards unfurled under people's messages, kept current; a new table only."""
+    _V6_UNFURLS.create(conn)  # with its indexes
+
+
+# The unfurls table of version 6, frozen as this step creates it.
+_V6 = sa.MetaData()
+_V6_UNFURLS = sa.Table(
+    "unfurls",
+    _V6,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("message_ts", sa.String(32), nullable=False),
+    sa.Column("unfurl_id", sa.String(255), nullable=True),
+    sa.Column("source", sa.String(32), nullable=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("issue_id", sa.String(32), nullable=False),
+    sa.Column("rendered", sa.String(64), nullable=True),
+    sa.Column("blocks", sa.Text, nullable=False),
+    sa.Column("last_action", sa.Text, nullable=True),
+    sa.Column("unfurled_at", schema.UTCDateTime, nullable=False),
+    sa.Column("checked_at", schema.UTCDateTime, nullable=True),
+    sa.UniqueConstraint("channel", "message_ts", "url", name="uq_unfurls_message_url"),
+    sa.Index("ix_unfurls_issue", "issue_id"),
+    sa.Index("ix_unfurls_unfurled_at", "unfurled_at"),
+)
+
 # Version N is reached by running MIGRATIONS[N - 2] on a version N-1 database.
 # Version 1 is the baseline: routes and cards.
-MIGRATIONS: list[Step] = [_v2_triage_digests_leases, _v3_outbox, _v4_conversation, _v5_webhook_jobs]
+MIGRATIONS: list[Step] = [
+    _v2_triage_digests_leases,
+    _v3_outbox,
+    _v4_conversation,
+    _v5_webhook_jobs,
+    _v6_unfurls,
+]
 
 LATEST_VERSION = 1 + len(MIGRATIONS)
 

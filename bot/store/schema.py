@@ -256,3 +256,30 @@ webhook_jobs = sa.Table(
     sa.UniqueConstraint("kind", "issue_id", name="uq_webhook_jobs_kind_issue"),
 )
 sa.Index("ix_webhook_jobs_due", webhook_jobs.c.due_at)
+
+# Version 6: unfurled cards kept current -------------------------------------------------------
+
+# One card the app unfurled under a person's message (`bot/unfurls/store.py`): the message
+# (`channel` + `message_ts`, and Slack's `unfurl_id` + `source` for it), the shared `url` (the
+# key chat.unfurl expects back), the issue, the revision drawn and the blocks sent (a later
+# chat.unfurl for the message carries every unfurl of it again), and the last triage action
+# shown. Kept for `CARD_RETENTION_DAYS` after `unfurled_at`; `checked_at` orders the refresh.
+unfurls = sa.Table(
+    "unfurls",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("message_ts", sa.String(32), nullable=False),
+    sa.Column("unfurl_id", sa.String(255), nullable=True),
+    sa.Column("source", sa.String(32), nullable=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("issue_id", sa.String(32), nullable=False),
+    sa.Column("rendered", sa.String(64), nullable=True),
+    sa.Column("blocks", sa.Text, nullable=False),
+    sa.Column("last_action", sa.Text, nullable=True),
+    sa.Column("unfurled_at", UTCDateTime, nullable=False),
+    sa.Column("checked_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("channel", "message_ts", "url", name="uq_unfurls_message_url"),
+)
+sa.Index("ix_unfurls_issue", unfurls.c.issue_id)
+sa.Index("ix_unfurls_unfurled_at", unfurls.c.unfurled_at)

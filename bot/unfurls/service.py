@@ -20,11 +20,11 @@ from typing import Any, Final, Protocol
 
 from bot.sentry.client import SentryClient
 from bot.sentry.errors import SentryError, SentryNotFound
+from bot.sentry.links import IssueRef, SentryWeb, parse_issue_link
 from bot.sentry.models import Issue
 from bot.triage.identity import Identity, Need, Refusal
 from bot.triage.vocabulary import LastAction
 from bot.unfurls.event import SharedLinks, UnfurlTarget
-from bot.unfurls.links import IssueRef, SentryWeb, parse_issue_link
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,16 @@ class UnfurlScreen(Protocol):
         ...
 
 
+class Ledger(Protocol):
+    """Where unfurls are remembered so they stay current (`bot.unfurls.live.LiveUnfurls`)."""
+
+    async def unfurled(
+        self, target: UnfurlTarget, cards: Mapping[str, tuple[Issue, Mapping[str, Any]]]
+    ) -> None: ...
+
+    async def tracks(self, channel: str, message_ts: str, url: str) -> bool: ...
+
+
 class Viewers(Protocol):
     async def identify(
         self, *, slack_user: str, slack_team: str, need: Need = "triage"
@@ -61,7 +71,9 @@ class Unfurler:
         screen: UnfurlScreen,
         draw: Draw,
         budget: float = UNFURL_BUDGET_SECONDS,
+        ledger: Ledger | None = None,
     ) -> None:
+        self._ledger = ledger
         self._sentry = sentry
         self.web = web
         self._viewers = viewers
@@ -98,17 +110,25 @@ class Unfurler:
             logger.info("not unfurling Sentry links shared by %s: %s", shared.user, who.reason)
             return 0
         issues = await self._read(set(links.values()))
-        unfurls = {
-            url: {"blocks": list(self._draw(issues[ref])["blocks"])}
+        cards = {
+            url: (issues[ref], self._draw(issues[ref]))
             for url, ref in links.items()
             if ref in issues
         }
+        unfurls = {url: {"blocks": list(card["blocks"])} for url, (_, card) in cards.items()}
         if not unfurls:
             return 0
         problem = await self._screen.unfurl(shared.target, unfurls)
         if problem:
             logger.warning("Slack did not take the unfurl of %d link(s): %s", len(unfurls), problem)
             return 0
+        if self._ledger is not None:
+            try:
+                await self._ledger.unfurled(shared.target, cards)
+            except Exception:
+                logger.exception(
+                    "the unfurled cards shared by %s will not be kept current", shared.user
+                )
         logger.info("unfurled %d Sentry link(s) shared by %s", len(unfurls), shared.user)
         return len(unfurls)
 
@@ -149,9 +169,12 @@ class Unfurler:
 
         Redraws of one unfurl are serialised and the issue is read again inside, so two clicks
         at once end with what Sentry reports after both; `issue` (as read after the change) is
-        drawn when Sentry cannot be read again."""
+        drawn when Sentry cannot be read again. An unfurl kept current was already redrawn with
+        the issue's other cards (`bot.unfurls.live`), and is left alone here."""
         if parse_issue_link(url, self.web) is None:
             return "the unfurled link is not an issue link of this Sentry organization"
+        if self._ledger is not None and await self._ledger.tracks(channel, ts, url):
+            return ""
         key = f"{channel}:{ts}:{url}"
         lock = self._locks.get(key)
         if lock is None:

@@ -9,8 +9,8 @@ and out through the same delivery, so one card is posted whether the webhook or 
 the issue first, on whichever replica. A new issue no route's search finds is looked for once
 more shortly after (`UNSEEN_RECHECK`), as the search can lag the delivery. An issue that
 changed (`resolved`, `assigned`, `ignored`/`archived`, `unresolved`) has its cards redrawn as
-the card refresh would; an issue without a card costs no request at all. A new comment is
-handed to the `CommentSink`.
+the card refresh would (its unfurled cards too); an issue with neither a card nor an unfurl
+costs no request at all. A new comment is handed to the `CommentSink`.
 
 Each batch is read back from Sentry (searches, and `group=` look-ups for redraws: one request
 per hundred issues), so the bodies are never trusted. A batch that fails on Sentry is tried
@@ -172,7 +172,7 @@ class WebhookDispatcher:
             known.update(await self._route(routed))
         found = set(known)
         redrawn = sorted({j.issue_id for j in jobs if j.redraw})
-        carded = [i for i in redrawn if await self._has_cards(i)]
+        carded = [i for i in redrawn if await self._freshness.follows(i)]
         missing = [i for i in carded if i not in known]
         if missing:
             known.update((i.id, i) for i in await self._sentry.get_issues_by_ids(missing))
@@ -222,6 +222,3 @@ class WebhookDispatcher:
                 continue  # an environment no event has named yet holds no issues
             found += page.items
         return found
-
-    async def _has_cards(self, issue_id: IssueId) -> bool:
-        return any(row.shown_as_card for row in await self._cards.for_issue(issue_id))

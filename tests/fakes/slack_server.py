@@ -402,6 +402,15 @@ class FakeSlack:
             else:
                 self._tokens.scopes.setdefault(token, set(MANIFEST_BOT_SCOPES))
 
+    def delete_user_message(self, channel: str, ts: str) -> None:
+        """The person deletes their message (and with it the app's unfurls under it)."""
+        with self._cond:
+            found = self._workspace.message(channel, ts)
+            if found is None:
+                raise KeyError(f"no message {ts} in {channel}")
+            found.deleted = True
+            self._cond.notify_all()
+
     def expire_trigger(self, trigger_id: str) -> None:
         """views.open with this trigger_id answers `invalid_arguments` (used or expired)."""
         with self._cond:

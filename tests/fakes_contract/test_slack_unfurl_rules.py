@@ -149,3 +149,12 @@ def test_the_event_describes_the_shared_message(world: World) -> None:
     assert event["links"] == [{"domain": "acme.sentry.io", "url": LINK}]
     assert event["source"] == "conversations_history"
     assert world.slack.message("C111", event["message_ts"]).text == f"<{LINK}>"
+
+
+def test_a_deleted_message_is_found_by_neither_target(world: World) -> None:
+    assert world.unfurl(**world.at, unfurls={LINK: {"blocks": CARD}}) == {"ok": True}
+    world.slack.delete_user_message("C111", world.event["message_ts"])
+    by_id = {"unfurl_id": world.event["unfurl_id"], "source": "conversations_history"}
+    for target in (world.at, by_id):
+        answer = world.unfurl(**target, unfurls={LINK: {"blocks": CARD}})
+        assert (answer["ok"], answer["error"]) == (False, "cannot_find_message")

@@ -234,7 +234,7 @@ async def test_an_upgraded_database_posts_what_was_owed_and_nothing_twice(
                 version = (
                     await conn.execute(sa.text("SELECT version FROM schema_version"))
                 ).scalar()
-            assert version == LATEST_VERSION == 5
+            assert version == LATEST_VERSION == 6
             for _ in range(2):
                 await runtime.poller.run_cycle()
             await runtime.digest_runner.reconcile()

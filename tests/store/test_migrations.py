@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from bot.sentry.ids import IssueId
 from bot.store.database import create_engine
 from bot.store.migrations import LATEST_VERSION, migrate
+from bot.unfurls.store import NewUnfurl, UnfurlStore
 from bot.webhooks.hooks import Hint
 from bot.webhooks.queue import WebhookQueue
 from tests.conftest import fresh_postgres_database
@@ -67,7 +68,7 @@ async def test_a_version_1_database_upgrades_in_place(tmp_path: Path) -> None:
         ).one()
         tables = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
     await engine.dispose()
-    assert version == LATEST_VERSION == 5
+    assert version == LATEST_VERSION == 6
     assert tuple(card) == ("42", "1.000100", "card", None)
     assert {"actions", "replies", "digests", "digest_runs", "leases", "outbox"} <= tables
 
@@ -117,7 +118,7 @@ async def test_a_version_3_database_gets_the_webhook_queue_and_keeps_its_rows(
         ).one()
     [job] = await queue.claim(now=now, limit=10, hold=timedelta(minutes=1))
     await engine.dispose()
-    assert version == LATEST_VERSION == 5
+    assert version == LATEST_VERSION == 6
     assert tuple(card) == ("42", "posted", "1.000100")
     assert (job.issue_id, job.route, job.redraw) == ("42", True, False)
 
@@ -149,3 +150,77 @@ async def test_an_index_added_since_is_created_on_an_existing_database(tmp_path:
         assert "ix_outbox_posted" in names
     finally:
         await engine.dispose()
+
+
+async def test_a_version_5_database_gets_the_unfurl_ledger_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    """A database written by release 5 (its schema as SQLite stores it, checked in) upgrades to
+    the latest version: unfurls can be recorded, and the posted card and queued job stay."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/bot.sqlite3")
+    statements = (Path(__file__).parent / "schema_v5.sqlite.sql").read_text().split(";")
+    async with engine.begin() as conn:
+        for statement in statements:
+            body = "\n".join(
+                line for line in statement.splitlines() if not line.startswith("--")
+            ).strip()
+            if body:
+                await conn.execute(sa.text(body))
+        await conn.execute(sa.text("INSERT INTO schema_version (version) VALUES (5)"))
+        await conn.execute(
+            sa.text(
+                "INSERT INTO outbox (id, channel, key, producer, state, posted_as, message_ts,"
+                " attempts, due_at) VALUES (1, 'C1', 'issue:42', 'card', 'posted', 'card',"
+                " '1.000100', 0, '2026-01-01 00:00:00')"
+            )
+        )
+        await conn.execute(
+            sa.text(
+                "INSERT INTO cards (channel, issue_id, project, first_seen, outbox_id)"
+                " VALUES ('C1', '42', 'web', '2026-01-01 00:00:00', 1)"
+            )
+        )
+        await conn.execute(
+            sa.text(
+                "INSERT INTO webhook_jobs (kind, issue_id, route, redraw, seq, attempts,"
+                " received_at, due_at) VALUES ('issue', '42', 0, 1, 1, 0,"
+                " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            )
+        )
+    await migrate(engine)
+    await migrate(engine)  # every start migrates: the second run changes nothing
+    store = UnfurlStore(engine)
+    now = datetime(2026, 1, 2, tzinfo=UTC)
+    entry = NewUnfurl(
+        channel="C2",
+        message_ts="2.000200",
+        unfurl_id=None,
+        source=None,
+        url="https://sentry.example.com/organizations/acme/issues/42/",
+        issue_id="42",
+        rendered="unresolved|ongoing|",
+        blocks="[]",
+    )
+    await store.record([entry], now=now)
+    async with engine.connect() as conn:
+        version = (await conn.execute(sa.text("SELECT version FROM schema_version"))).scalar()
+        card = (
+            await conn.execute(
+                sa.text(
+                    "SELECT issue_id, state, message_ts FROM cards"
+                    " JOIN outbox ON outbox.id = cards.outbox_id"
+                )
+            )
+        ).one()
+        indexes = {
+            i["name"] for i in await conn.run_sync(lambda c: sa.inspect(c).get_indexes("unfurls"))
+        }
+    queue = WebhookQueue(engine)
+    pending = await queue.pending()
+    [row] = await store.for_issue("42")
+    await engine.dispose()
+    assert version == LATEST_VERSION == 6
+    assert tuple(card) == ("42", "posted", "1.000100")
+    assert pending == 1
+    assert (row.channel, row.message_ts, row.rendered) == ("C2", "2.000200", "unresolved|ongoing|")
+    assert {"ix_unfurls_issue", "ix_unfurls_unfurled_at"} <= indexes

@@ -49,12 +49,12 @@ SELF_HOSTED = "sentry.example.com:9000"
 
 
 def run(text: str, host: str = SAAS) -> Command:
-    return parse(text, sentry_web_host=host)
+    return parse(text, sentry_web_host=host, sentry_org="acme")
 
 
 def error(text: str, host: str = SAAS) -> CommandError:
     with pytest.raises(CommandError) as caught:
-        parse(text, sentry_web_host=host)
+        parse(text, sentry_web_host=host, sentry_org="acme")
     return caught.value
 
 
@@ -199,6 +199,8 @@ ISSUE_REFS: list[tuple[str, str, IssueRef]] = [
         by_id("4506842918"),
     ),
     ("https://acme.sentry.io/issues/4506842918/events/latest/", SAAS, by_id("4506842918")),
+    ("https://acme.sentry.io/issues/WEB-3F/", SAAS, WEB_3F),
+    ("https://sentry.io/organizations/acme/issues/web-3f/events/x/", SAAS, WEB_3F),
     ("<https://acme.sentry.io/issues/4506842918/>", SAAS, by_id("4506842918")),
     (
         "<https://sentry.io/organizations/acme/issues/4506842918/?a=1&amp;b=2|the issue>",
@@ -243,7 +245,14 @@ BAD_ISSUE_REFS: list[tuple[str, str, str]] = [
     ("https://acme.sentry.io/issues/1/", SELF_HOSTED, "not to this Sentry"),
     ("https://sentry.example.com/organizations/a/issues/1/", SELF_HOSTED, "not to this Sentry"),
     ("https://acme.sentry.io/issues/", SAAS, "not a link to a Sentry issue"),
-    ("https://acme.sentry.io/issues/WEB-3F/", SAAS, "not a link to a Sentry issue"),
+    ("https://sentry.io/organizations/other/issues/1/", SAAS, "organization 'other', not of acme"),
+    ("https://other.sentry.io/issues/1/", SAAS, "organization 'other', not of acme"),
+    (
+        "https://sentry.example.com:9000/organizations/other/issues/1/",
+        SELF_HOSTED,
+        "organization 'other', not of acme",
+    ),
+    ("https://acme.sentry.io/issues/WEB-3F!/", SAAS, "not a link to a Sentry issue"),
     ("https://sentry.io/organizations/acme/", SAAS, "not a link to a Sentry issue"),
     ("https://sentry.io/organizations/acme/projects/1/", SAAS, "not a link to a Sentry issue"),
     ("https://sentry.io:notaport/issues/1/", SAAS, "not a link to a Sentry issue"),
@@ -577,7 +586,7 @@ def test_error_messages_quote_input_as_typed_and_short() -> None:
 
 def test_unknown_sentry_web_host_setting_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="not a host name"):
-        parse("help", sentry_web_host="")
+        parse("help", sentry_web_host="", sentry_org="acme")
 
 
 # ---- model ---------------------------------------------------------------------------------------

@@ -105,7 +105,7 @@ def assert_typed(command: Any) -> None:
 def parsed(text: str) -> Any:
     """The command, or the CommandError raised for the text."""
     try:
-        return parse(text, sentry_web_host=WEB)
+        return parse(text, sentry_web_host=WEB, sentry_org="acme")
     except CommandError as exc:
         return exc
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.sentry.links import SentryWeb
 from bot.settings import load_settings
-from bot.unfurls.links import SentryWeb
 
 ROOT = Path(__file__).resolve().parents[2]
 

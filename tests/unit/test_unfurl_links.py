@@ -8,7 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from bot.sentry.ids import IssueId, ShortId
-from bot.unfurls.links import SentryWeb, parse_issue_link
+from bot.sentry.links import SentryWeb, parse_issue_link
 
 SAAS = SentryWeb.from_base_url("https://sentry.io", "acme")
 US = SentryWeb.from_base_url("https://us.sentry.io", "acme")
@@ -37,6 +37,9 @@ SELF_PATH = SentryWeb.from_base_url("https://example.com/sentry", "acme")
         (SELF, "https://sentry.example.com/organizations/acme/issues/7/", "7"),
         (SELF, "https://sentry.example.com:443/organizations/acme/issues/7/", "7"),
         (SELF_PORT, "http://127.0.0.1:9000/organizations/acme/issues/7/?a=b", "7"),
+        # Slack links a typed `acme.sentry.io/issues/42/` as http; Sentry redirects to https.
+        (SAAS, "http://acme.sentry.io/issues/42/", "42"),
+        (SELF, "http://sentry.example.com/organizations/acme/issues/7/", "7"),
         (SELF_PATH, "https://example.com/sentry/organizations/acme/issues/7/", "7"),
     ],
 )
@@ -52,7 +55,6 @@ def test_every_form_of_an_issue_link_is_read(web: SentryWeb, url: str, expected:
         (SAAS, "https://acme.sentry.io.evil.com/issues/42/"),
         (SAAS, "https://evil.com/organizations/acme/issues/42/"),
         (SAAS, "https://acme.sentry.io:8443/issues/42/"),
-        (SAAS, "http://acme.sentry.io/issues/42/"),
         (SAAS, "https://user:pw@acme.sentry.io/issues/42/"),
         (SAAS, "ftp://acme.sentry.io/issues/42/"),
         (SAAS, "https://acme.sentry.io/issues/"),
@@ -65,6 +67,8 @@ def test_every_form_of_an_issue_link_is_read(web: SentryWeb, url: str, expected:
         (SAAS, "https://sentry.io/organizations/acme/issues//42/"),
         (SAAS, "https://acme.sentry.io/issues/42/../../other/"),
         (SELF, "https://sentry.example.com:9000/organizations/acme/issues/7/"),
+        (SELF, "http://sentry.example.com:80/organizations/acme/issues/7/"),
+        (SELF_PORT, "http://127.0.0.1/organizations/acme/issues/7/"),
         (SELF, "https://sentry.io/organizations/acme/issues/7/"),
         (SELF, "https://acme.sentry.io/issues/7/"),
         (SELF_PATH, "https://example.com/organizations/acme/issues/7/"),

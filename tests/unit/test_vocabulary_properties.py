@@ -125,7 +125,7 @@ def test_every_ignore_row_round_trips_through_its_command_word(row: Choice) -> N
     action = ignore_from_word(row.command)
     assert action == row.action
     assert ignore_word(action) == row.command
-    command = parse(f"ignore WEB-3F {row.command}", sentry_web_host="sentry.io")
+    command = parse(f"ignore WEB-3F {row.command}", sentry_web_host="sentry.io", sentry_org="acme")
     assert isinstance(command, IgnoreCommand)
     assert command.condition == action
 
@@ -140,7 +140,7 @@ def test_every_ignore_a_command_can_say_round_trips(action: Ignore) -> None:
     word = ignore_word(action)
     assert ignore_from_word(word) == action
     assert ignore_word(ignore_from_word(word)) == word
-    command = parse(f"ignore 42 {word}", sentry_web_host="sentry.io")
+    command = parse(f"ignore 42 {word}", sentry_web_host="sentry.io", sentry_org="acme")
     assert isinstance(command, IgnoreCommand)
     assert command.condition == action
 
@@ -160,7 +160,9 @@ def test_resolve_rows_round_trip_through_command_switches(row: Choice) -> None:
         return
     switches = resolve_switches(row.action)
     assert resolve_from_switches(frozenset(switches)) == row.action
-    command = parse(" ".join(("resolve WEB-3F", *switches)), sentry_web_host="sentry.io")
+    command = parse(
+        " ".join(("resolve WEB-3F", *switches)), sentry_web_host="sentry.io", sentry_org="acme"
+    )
     assert isinstance(command, ResolveCommand)
     assert command.resolution == row.action
 

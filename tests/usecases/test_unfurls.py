@@ -5,8 +5,9 @@ Slack, and triage from an unfurled card."""
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -14,13 +15,18 @@ import pytest
 from bot.sentry.ids import IssueId
 from bot.slack.actions import OP_ASSIGN, ActionValue
 from bot.store.actions import ActionLog
+from bot.unfurls.store import UnfurlStore
+from tests.command_flows import command, rendered
+from tests.e2e.conftest import CHANNEL
 from tests.e2e.harness import TOKENS
 from tests.fakes import slack_requests as sr
 from tests.fakes.sentry_server import FakeSentry
 from tests.fakes.slack_method_rules import MANIFEST_BOT_SCOPES
 from tests.fakes.slack_server import FakeSlack
+from tests.fakes.slack_workspace import ApiCall
 from tests.inprocess import InProcessBot
-from tests.triage_desk import option_value
+from tests.slack_views import cards_for
+from tests.triage_desk import Desk, option_value
 from tests.unfurl_desk import (
     ANA,
     BEA,
@@ -35,6 +41,7 @@ from tests.unfurl_desk import (
     share,
 )
 from tests.usecases.conftest import BotFactory
+from tests.usecases.test_webhooks import drained, started
 
 
 @pytest.fixture
@@ -45,7 +52,17 @@ def bot(make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack) -> Iterator[
         yield running
 
 
-def unfurl_calls(slack: FakeSlack) -> list[object]:
+def wait_until(predicate: Callable[[], bool], timeout: float) -> None:
+    """Until `predicate()` holds, looked at every 50 ms; fails after `timeout` seconds."""
+    done = threading.Event()
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        done.wait(0.05)
+    assert predicate(), "condition not met in time"
+
+
+def unfurl_calls(slack: FakeSlack) -> list[ApiCall]:
     return list(slack.calls("chat.unfurl"))
 
 
@@ -179,7 +196,10 @@ def test_triage_from_an_unfurled_card_changes_sentry_and_redraws_that_card(
     assert message.unfurl_calls == 2
     assert list(message.unfurls) == [url]
     assert bot.runtime is not None
-    [record] = bot.call(ActionLog(bot.runtime.engine).recent())
+    log = ActionLog(bot.runtime.engine)
+    # The unfurl is redrawn with the issue's other cards, before the action is logged as done.
+    wait_until(lambda: [r.result for r in bot.call(log.recent())] == ["ok"], 10)
+    [record] = bot.call(log.recent())
     assert (record.source, record.slack_user, record.action, record.result) == (
         "unfurl",
         ANA,
@@ -290,3 +310,201 @@ def test_links_in_a_channel_the_bot_is_not_in_stay_links(
     assert deliver_http(bot.url, shared).status == 200
     bot.wait_for_log("links in a channel the bot is not in are not unfurled")
     assert unfurl_calls(slack) == []
+
+
+# Unfurled cards stay current ----------------------------------------------------------------
+
+
+def looked_up(sentry: FakeSentry, issue_id: str) -> list[object]:
+    """The batched `group=` look-ups (the card refresh's) that asked for the issue."""
+    return [
+        r
+        for r in sentry.requests_matching("GET", "/organizations/acme/issues/")
+        if issue_id in r.params("group")
+    ]
+
+
+def own_reads(sentry: FakeSentry, issue_id: str) -> list[object]:
+    """Requests for the issue alone (`GET /issues/<id>/`)."""
+    return sentry.requests_matching("GET", f"/issues/{issue_id}/")
+
+
+def test_an_issue_resolved_in_sentry_shows_resolved_in_its_unfurl_within_two_polls(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    # An `api` issue: no route posts its card, so only its unfurl follows it.
+    issue = sentry.create_issue("api", "TimeoutError")
+    url = issue_url(sentry, issue["id"])
+    shared = share(slack, ANA, [url])
+    deliver_http(bot.url, shared)
+    assert "issue.resolve" in json.dumps(shared.wait_unfurled(1)[url]["blocks"])
+    bot.wait_for_log("unfurled 1 Sentry link")  # and remembered
+    sentry.set_issue_status(issue["id"], "resolved")  # in Sentry's web UI
+    sentry.clear_requests()
+    for _ in range(2):
+        bot.poll_now()
+        if "issue.unresolve" in json.dumps(shared.unfurls()[url]["blocks"]):
+            break
+    shown = json.dumps(shared.unfurls()[url]["blocks"])
+    assert "issue.unresolve" in shown
+    assert "issue.resolve" not in shown
+    assert slack.message(CHANNEL, shared.ts).unfurl_calls == 2
+    assert looked_up(sentry, issue["id"])  # read in the refresh's batch
+    assert own_reads(sentry, issue["id"]) == []
+    bot.poll_now()
+    assert slack.message(CHANNEL, shared.ts).unfurl_calls == 2  # shown already: left alone
+
+
+def test_nothing_changed_means_no_redraw_and_no_request_of_its_own(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    carded = sentry.create_issue("web", "KeyError")
+    bot.poll_now()  # the `web` issue gets its alert card
+    slack.wait_for(lambda: bool(cards_for(slack, carded["id"])), 10)
+    unfurled = sentry.create_issue("api", "TimeoutError")
+    urls = [issue_url(sentry, carded["id"]), issue_url(sentry, unfurled["id"])]
+    shared = share(slack, ANA, urls)
+    deliver_http(bot.url, shared)
+    shared.wait_unfurled(2)
+    bot.wait_for_log("unfurled 2 Sentry link")  # and remembered
+    sentry.clear_requests()
+    bot.poll_now()
+    bot.poll_now()
+    assert len(unfurl_calls(slack)) == 1
+    # Each cycle's search, and at most one batched look-up holding the card's issue and the
+    # unfurl-only issue alike: the unfurls add no request of their own.
+    made = sentry.requests
+    assert {(r.method, r.path) for r in made} == {("GET", "/api/0/organizations/acme/issues/")}
+    assert len(made) <= 4
+    assert all(
+        {carded["id"], unfurled["id"]} <= set(r.params("group")) for r in made if r.params("group")
+    )
+    assert own_reads(sentry, carded["id"]) == own_reads(sentry, unfurled["id"]) == []
+
+
+def test_resolving_from_the_alert_card_redraws_the_unfurl_of_the_same_issue(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    issue = sentry.create_issue("web", "ZeroDivisionError")
+    bot.poll_now()
+    slack.wait_for(lambda: bool(cards_for(slack, issue["id"])), 10)
+    url = issue_url(sentry, issue["id"])
+    shared = share(slack, ANA, [url])
+    deliver_http(bot.url, shared)
+    shared.wait_unfurled(1)
+    bot.wait_for_log("unfurled 1 Sentry link")  # and remembered
+    desk = Desk(bot, sentry, slack, issue)
+    value = option_value(desk.card().blocks, "issue.resolve", "Resolve now")
+    reply, _ = desk.click("issue.resolve", value)
+    assert reply.status == 200
+    desk.wait_card(lambda text: "Resolved by" in text)
+    slack.wait_for(lambda: "Resolved by" in json.dumps(shared.unfurls()), 10)
+    shown = json.dumps(shared.unfurls()[url]["blocks"])
+    assert f"<@{ANA}>" in shown
+    assert "issue.unresolve" in shown
+    assert slack.message(CHANNEL, shared.ts).unfurl_calls == 2
+    bot.poll_now()
+    assert slack.message(CHANNEL, shared.ts).unfurl_calls == 2
+
+
+def test_a_resolved_webhook_redraws_the_unfurl_at_once(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    seed_people(sentry, slack)
+    with started(make_bot, sentry) as bot:
+        issue = sentry.create_issue("api", "TimeoutError")  # unfurled only, no card
+        url = issue_url(sentry, issue["id"])
+        shared = share(slack, ANA, [url])
+        deliver_http(bot.url, shared)
+        shared.wait_unfurled(1)
+        bot.wait_for_log("unfurled 1 Sentry link")  # and remembered
+        sentry.set_issue_status(issue["id"], "resolved")
+        assert sentry.send_issue_webhook("resolved", issue["id"]).status == 200
+        slack.wait_for(lambda: "issue.unresolve" in json.dumps(shared.unfurls()), 10)
+        drained(bot)
+        sentry.send_issue_webhook("resolved", issue["id"])  # Sentry retries: already shown
+        drained(bot)
+        assert slack.message(CHANNEL, shared.ts).unfurl_calls == 2
+
+
+def test_a_change_redraws_the_message_once_with_all_its_unfurls(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    changed = sentry.create_issue("api", "TimeoutError")
+    kept = sentry.create_issue("api", "KeyError")
+    by_short_id = issue_url(sentry, changed["shortId"])
+    urls = [issue_url(sentry, changed["id"]), by_short_id, issue_url(sentry, kept["id"])]
+    shared = share(slack, ANA, urls)
+    deliver_http(bot.url, shared)
+    before = shared.wait_unfurled(3)
+    bot.wait_for_log("unfurled 3 Sentry link")  # and remembered
+    sentry.assign(changed["id"], "ana@example.com")
+    bot.poll_now()
+    slack.wait_for(lambda: "Ana Lima" in json.dumps(shared.unfurls()[urls[0]]), 10)
+    calls = unfurl_calls(slack)
+    assert len(calls) == 2  # the first unfurl, then one redraw of the message
+    sent = calls[-1].params["unfurls"]
+    assert set(sent) == set(urls)  # every unfurl of the message, whichever way Slack replaces
+    after = shared.unfurls()
+    assert "Ana Lima" in json.dumps(after[by_short_id])
+    assert after[urls[2]] == before[urls[2]]
+
+
+def test_an_unfurl_whose_message_was_deleted_is_dropped_and_never_tried_again(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    issue = sentry.create_issue("api", "TimeoutError")
+    shared = share(slack, ANA, [issue_url(sentry, issue["id"])])
+    deliver_http(bot.url, shared)
+    shared.wait_unfurled(1)
+    bot.wait_for_log("unfurled 1 Sentry link")
+    assert bot.runtime is not None
+    store = UnfurlStore(bot.runtime.engine)
+    assert bot.call(store.count()) == 1
+    slack.delete_user_message(CHANNEL, shared.ts)
+    sentry.set_issue_status(issue["id"], "resolved")
+    bot.poll_now()
+    bot.wait_for_log("no longer keeping 1 unfurled card.* current: cannot_find_message")
+    assert bot.call(store.count()) == 0
+    sentry.set_issue_status(issue["id"], "unresolved")
+    bot.poll_now()
+    bot.poll_now()
+    assert len(unfurl_calls(slack)) == 2  # the unfurl, and the one refused redraw
+    assert bot.log().count("no longer keeping") == 1
+    assert bot.alive
+
+
+def test_resolving_with_the_sentry_command_redraws_the_unfurl(
+    bot: InProcessBot, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    issue = sentry.create_issue("api", "TimeoutError")  # unfurled only, no card
+    url = issue_url(sentry, issue["id"])
+    shared = share(slack, ANA, [url])
+    deliver_http(bot.url, shared)
+    shared.wait_unfurled(1)
+    bot.wait_for_log("unfurled 1 Sentry link")
+    body = command(bot, slack, f"resolve {issue['shortId']}", user=ANA)
+    assert "*Resolved* 1 issue" in rendered(body)
+    slack.wait_for(lambda: "issue.unresolve" in json.dumps(shared.unfurls()), 10)
+    assert f"<@{ANA}>" in json.dumps(shared.unfurls()[url]["blocks"])
+    assert slack.message(CHANNEL, shared.ts).unfurl_calls == 2
+
+
+def test_an_unfurl_made_before_a_restart_is_kept_current_after_it(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    seed_people(sentry, slack)
+    issue = sentry.create_issue("api", "TimeoutError")
+    url = issue_url(sentry, issue["id"])
+    with make_bot(POLL_INTERVAL_SECONDS="3600") as first:
+        first.wait_ready()
+        shared = share(slack, ANA, [url])
+        deliver_http(first.url, shared)
+        shared.wait_unfurled(1)
+        first.wait_for_log("unfurled 1 Sentry link")
+    sentry.assign(issue["id"], "ana@example.com")
+    with make_bot(POLL_INTERVAL_SECONDS="3600") as second:  # the same database
+        second.wait_ready()
+        second.poll_now()
+        slack.wait_for(lambda: "Ana Lima" in json.dumps(shared.unfurls()[url]), 10)
+    assert slack.message(CHANNEL, shared.ts).unfurl_calls == 2
