@@ -154,14 +154,10 @@ def test_any_content_gives_a_view_slack_accepts(content: HomeContent) -> None:
     assert len(block_ids) == len(set(block_ids))
     assert_escaped(view)
     assert len(json.dumps(view).encode()) < 250_000  # Slack: views.publish `view_too_large`
-
-
-@given(contents())
-def test_issue_controls_keep_the_issue_id_in_their_block(content: HomeContent) -> None:
-    view = build_home(content)
+    # Issue controls keep the issue id in their block: what the assign menu reads back.
     for block in view["blocks"]:
         if block["block_id"].startswith("issue:"):
-            issue_id_from_block_id(block["block_id"])  # what the assign menu reads back
+            issue_id_from_block_id(block["block_id"])
 
 
 # Fifty generated issues per example make this the costliest property in the suite; what it
