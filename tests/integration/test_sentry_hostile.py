@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import re
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +51,15 @@ ALLOWED = {
 }
 
 
+# The fake answers over plain HTTP; one TLS context for every client the property tests open,
+# rather than loading the CA bundle again for each generated example.
+TLS = ssl.create_default_context()
+
+
+def http_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=5.0, verify=TLS)
+
+
 async def no_sleep(_seconds: float) -> None:
     return None
 
@@ -63,7 +73,7 @@ def sentry() -> Iterator[FakeSentry]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5.0) as client:
+    async with http_client() as client:
         yield client
 
 
@@ -204,7 +214,7 @@ def test_any_answer_gives_models_or_a_typed_error(
     @given(text=hostile_text(template, as_list))
     def check(text: str) -> None:
         async def run() -> None:
-            async with httpx.AsyncClient(timeout=5.0) as http:
+            async with http_client() as http:
                 client = make_client(sentry, http)
                 sentry.clear_requests()
                 sentry.raw_next(1, text)
@@ -322,7 +332,7 @@ def test_no_identifier_reaches_a_path_it_should_not(sentry: FakeSentry, ref: str
     sentry.clear_requests()
 
     async def run() -> None:
-        async with httpx.AsyncClient(timeout=5.0) as http:
+        async with http_client() as http:
             client = make_client(sentry, http)
             calls: list[Call] = [
                 lambda c: c.get_issue(ref),
@@ -392,7 +402,7 @@ async def test_the_organization_url_becomes_a_trusted_link_host(
 @given(body=json_values)
 def test_any_error_body_gives_a_typed_error_with_clean_text(sentry: FakeSentry, body: Any) -> None:
     async def run() -> None:
-        async with httpx.AsyncClient(timeout=5.0) as http:
+        async with http_client() as http:
             client = make_client(sentry, http)
             sentry.raw_error_next(400, json.dumps(body))
             with pytest.raises(SentryError) as caught:

@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -131,6 +131,8 @@ hints = st.lists(
 )
 
 
+# A fresh migrated database per example, as the other store properties: 60 examples.
+@settings(max_examples=60)
 @given(hints, st.integers(min_value=1, max_value=8))
 def test_the_queue_holds_each_issue_once_asking_for_all_it_was_told(
     sequence: list[tuple[Make, int]], capacity: int

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.home.view import (
@@ -154,16 +154,16 @@ def test_any_content_gives_a_view_slack_accepts(content: HomeContent) -> None:
     assert len(block_ids) == len(set(block_ids))
     assert_escaped(view)
     assert len(json.dumps(view).encode()) < 250_000  # Slack: views.publish `view_too_large`
-
-
-@given(contents())
-def test_issue_controls_keep_the_issue_id_in_their_block(content: HomeContent) -> None:
-    view = build_home(content)
+    # Issue controls keep the issue id in their block: what the assign menu reads back.
     for block in view["blocks"]:
         if block["block_id"].startswith("issue:"):
-            issue_id_from_block_id(block["block_id"])  # what the assign menu reads back
+            issue_id_from_block_id(block["block_id"])
 
 
+# Fifty generated issues per example make this the costliest property in the suite; what it
+# checks is a count, the same for any content (escaping and limits of every field are the
+# properties above), so a few examples prove it.
+@settings(max_examples=10)
 @given(st.lists(issues(), min_size=25, max_size=25), st.lists(issues(), min_size=25, max_size=25))
 def test_each_list_shows_at_most_twenty_issues(mine: list[Issue], theirs: list[Issue]) -> None:
     unique_mine = [replace(issue, id=str(n + 1)) for n, issue in enumerate(mine)]
