@@ -1,10 +1,11 @@
 """Keeping tracked cards current, and noticing issues that come back.
 
-Each cycle compares the least recently checked cards (at least 100, or half of
-all tracked cards, so every card is checked at least every two cycles, up to
-MAX_BATCH) with
-Sentry, 100 issues per request (`group=` look-ups), and re-renders only the cards
-whose status or assignee changed. Cards older than the retention window are no
+Each cycle compares a batch of tracked cards (at least 100, or half of all tracked cards,
+so every card is checked at least every two cycles, up to MAX_BATCH) with Sentry, 100
+issues per request (`group=` look-ups), and re-renders only the cards whose status or
+assignee changed. The batches walk the tracked cards in id order, round and round: a card
+that was just compared is compared again only after every other one, and nothing needs
+writing for the cards that did not change. Cards older than the retention window are no
 longer tracked, nor are issues listed in a storm summary (a summary is never replaced by
 one issue's card). An issue that comes back (regressed or escalating) gets a reply
 in its card's thread; the reply is owed in the same transaction that records the
@@ -27,7 +28,7 @@ from bot.card.replies import PRODUCER as REPLY_PRODUCER
 from bot.card.replies import ReplyStore
 from bot.card.state import comeback
 from bot.card.state import revision as card_revision
-from bot.card.store import CardStore, TrackedCard
+from bot.card.store import CardStore, TrackedCard, TrackedCensus
 from bot.outbox.delivery import Draft, Outbox, drawn
 from bot.outbox.store import OutboxRow
 from bot.sentry.client import SentryClient
@@ -44,6 +45,13 @@ MIN_BATCH = 100
 # tracked cards are all checked within two cycles; beyond that every card is checked
 # once every ceil(tracked / 1,000) cycles, so a cycle's cost stays bounded.
 MAX_BATCH = 1_000
+# With at least 2 * MAX_BATCH tracked cards the batch is MAX_BATCH whatever their number, so
+# they are counted again only this often (counting costs one index entry per tracked card);
+# fewer are counted every cycle, which then costs little.
+CENSUS_EVERY = 60
+# Cards posted since a census are looked up from a little before it, so that none posted
+# while it was taken is missed (one counted twice only makes the batch larger).
+CENSUS_OVERLAP = timedelta(minutes=1)
 
 
 def describe_reply(row: OutboxRow) -> str:
@@ -85,18 +93,23 @@ class Freshness:
         self._clock = clock
         self._retention = retention
         self._broadcast = broadcast
+        # Where the walk through tracked cards is (the last card id compared), and the last
+        # census of them with the number of cycles it is still trusted for.
+        self._after = 0
+        self._census: TrackedCensus | None = None
+        self._census_left = 0
+        self._census_at = clock()
 
     async def refresh(self, known: Mapping[str, Issue]) -> FreshnessReport:
         """Compare a batch of tracked cards with Sentry; `known` issues need no request."""
         report = FreshnessReport()
         now = self._clock()
         since = now - self._retention
-        total = await self._cards.count_tracked(posted_since=since)
-        if not total:
+        census = await self._take_census(now, since)
+        if not census.count:
+            self._after = 0
             return report
-        rows = await self._cards.tracked(
-            posted_since=since, limit=min(MAX_BATCH, max(MIN_BATCH, math.ceil(total / 2)))
-        )
+        rows, after = await self._batch(since, census)
         issues = {i: known[i] for i in {r.issue_id for r in rows} if i in known}
         states: dict[str, Issue | IssueState] = dict(issues)
         # Ids that are not issue ids (rows from older versions) are skipped by the client,
@@ -115,16 +128,15 @@ class Freshness:
                 issues.update((i.id, i) for i in await self._sentry.get_issues_by_ids(changed))
         except SentryError as exc:
             logger.warning("cannot refresh %d cards from Sentry: %s", len(rows), exc)
-            return report
-        unchanged: list[int] = []
-        drawn: list[int] = []
-        for tracked in rows:
-            issue = issues.get(tracked.issue_id)
-            report.checked += 1
-            if issue is None or card_revision(issue) == tracked.rendered:
-                unchanged.append(tracked.id)
-            else:
-                drawn.append(tracked.id)
+            return report  # the same cards are compared again next cycle
+        self._after = after
+        report.checked = len(rows)
+        drawn = [
+            tracked.id
+            for tracked in rows
+            if (issue := issues.get(tracked.issue_id)) is not None
+            and card_revision(issue) != tracked.rendered
+        ]
         for row in await self._cards.rows(drawn):
             issue = issues[row.issue_id]
             kind = comeback(row.status, row.substatus, issue)
@@ -140,9 +152,43 @@ class Freshness:
                     substatus=issue.substatus,
                     now=now,
                 )
-        await self._cards.mark_checked(unchanged, now=now)
         report.replies = await self.deliver_replies(issues)
         return report
+
+    async def _take_census(self, now: datetime, since: datetime) -> TrackedCensus:
+        """The tracked cards' census. Counted whole every cycle while there are fewer than
+        2 * MAX_BATCH (cheap then); above that the batch is MAX_BATCH whatever their number,
+        so they are counted whole every CENSUS_EVERY cycles and in between only the cards
+        posted since the last count are added (a newly posted card is walked at once)."""
+        base = self._census
+        if base is None or base.count < 2 * MAX_BATCH or self._census_left <= 0:
+            self._census = await self._cards.census(posted_since=since)
+            self._census_at = now
+            self._census_left = CENSUS_EVERY
+            return self._census
+        self._census_left -= 1
+        fresh = await self._cards.census(posted_since=self._census_at - CENSUS_OVERLAP)
+        if not fresh.count:
+            return base
+        return TrackedCensus(
+            count=base.count + fresh.count, first_id=min(base.first_id, fresh.first_id)
+        )
+
+    async def _batch(self, since: datetime, census: TrackedCensus) -> tuple[list[TrackedCard], int]:
+        """This cycle's cards, and where the walk goes on from: the next cards after the
+        last compared, continuing from the lowest tracked id once the newest is passed."""
+        limit = min(MAX_BATCH, max(MIN_BATCH, math.ceil(census.count / 2)))
+        start = max(self._after, census.first_id - 1)
+        rows = await self._cards.tracked(posted_since=since, after=start, limit=limit)
+        if len(rows) == limit:
+            return rows, rows[-1].id
+        seen = {row.id for row in rows}
+        wrapped = await self._cards.tracked(
+            posted_since=since, after=census.first_id - 1, limit=limit - len(rows)
+        )
+        fresh = [row for row in wrapped if row.id not in seen]
+        # When every tracked card fits in one batch the walk simply starts over next cycle.
+        return rows + fresh, fresh[-1].id if fresh else 0
 
     async def deliver_replies(self, issues: Mapping[str, Issue]) -> int:
         """Post owed thread replies; settle interrupted ones from their threads first."""
