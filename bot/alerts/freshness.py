@@ -102,7 +102,7 @@ class Freshness:
                 issues = await self._compare(chunk, known, report)
             except SentryError as exc:
                 logger.warning("cannot refresh %d cards from Sentry: %s", len(rows) - start, exc)
-                break  # these cards are compared again next cycle
+                return report  # these cards are compared again next cycle, replies sent then
             self._walk.advance(chunk[-1].id)
             report.checked += len(chunk)
             report.updated += await self._redraw(chunk, issues, now)
