@@ -67,11 +67,12 @@ class TrackedWalk:
             self._after = 0
             return []
         limit = batch_size(census.count, min_batch=self._min_batch, max_batch=self._max_batch)
-        start = max(self._after, census.first_id - 1)
+        # Every card fits in one batch: one read of them all, lowest id first.
+        whole = census.count <= limit
+        start = census.first_id - 1 if whole else max(self._after, census.first_id - 1)
         rows = await self._cards.tracked(posted_since=posted_since, after=start, limit=limit)
-        if len(rows) < limit:
-            # Past the newest card: on from the lowest, up to the batch or the cards already
-            # taken (when every tracked card fits in one batch).
+        if len(rows) < limit and not whole:
+            # Past the newest card: on from the lowest, up to the batch.
             seen = {row.id for row in rows}
             wrapped = await self._cards.tracked(
                 posted_since=posted_since, after=census.first_id - 1, limit=limit - len(rows)

@@ -39,7 +39,10 @@ async def post(
 
 
 def expected(tracked: list[int], after: int, limit: int) -> list[int]:
-    """The model: the next `limit` ids after `after`, going round, each at most once."""
+    """The model: the next `limit` ids after `after`, going round, each at most once; all of
+    them, lowest first, when they fit in one batch."""
+    if len(tracked) <= limit:
+        return tracked
     ring = [i for i in tracked if i > after] + [i for i in tracked if i <= after]
     return ring[:limit]
 
