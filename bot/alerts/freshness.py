@@ -1,30 +1,31 @@
 """Keeping tracked cards current, and noticing issues that come back.
 
-Each cycle compares the least recently checked cards (at least 100, or half of
-all tracked cards, so every card is checked at least every two cycles, up to
-MAX_BATCH) with
-Sentry, 100 issues per request (`group=` look-ups), and re-renders only the cards
-whose status or assignee changed. Cards older than the retention window are no
-longer tracked, nor are issues listed in a storm summary (a summary is never replaced by
-one issue's card). An issue that comes back (regressed or escalating) gets a reply
-in its card's thread; the reply is owed in the same transaction that records the
-card's new state, then posted exactly once by the outbox like any message: a reply whose
-answer was lost is settled from the thread (joining the channel if need be), surfaced when
-the thread cannot be read, and held back while Slack rate-limits its channel. The issues of
-cards unfurled under people's messages (`UnfurlWatch`) join the same batch and are redrawn by
-`bot.unfurls.live` when they changed.
+Each cycle compares the next batch of the walk through tracked cards (`bot.alerts.walk`:
+half of them, at least 100, at most MAX_BATCH, so every card is checked at least every two
+cycles up to 2 * MAX_BATCH cards) with Sentry, 100 issues per request (`group=` look-ups),
+and re-renders only the cards whose status or assignee changed; the batch is compared one
+request's worth of cards at a time, so a cycle holds one answer in memory whatever the
+number of cards. Cards older than the retention window are no longer tracked, nor are
+issues listed in a storm summary (a summary is never replaced by one issue's card). An issue
+that comes back (regressed or escalating) gets a reply in its card's thread; the reply is
+owed in the same transaction that records the card's new state, then posted exactly once by
+the outbox like any message: a reply whose answer was lost is settled from the thread
+(joining the channel if need be), surfaced when the thread cannot be read, and held back
+while Slack rate-limits its channel. The issues of cards
+unfurled under people's messages (`UnfurlWatch`) are compared after the cards, reusing
+the states the cards' requests read, and redrawn by `bot.unfurls.live` when they changed.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Protocol
 
+from bot.alerts.walk import TrackedWalk
 from bot.card.redraw import CardUpdater
 from bot.card.replies import PRODUCER as REPLY_PRODUCER
 from bot.card.replies import ReplyStore
@@ -33,7 +34,7 @@ from bot.card.state import revision as card_revision
 from bot.card.store import CardRow, CardStore, TrackedCard
 from bot.outbox.delivery import Draft, Outbox, drawn
 from bot.outbox.store import OutboxRow
-from bot.sentry.client import SentryClient
+from bot.sentry.client import MAX_ISSUE_LIMIT, SentryClient
 from bot.sentry.errors import SentryError
 from bot.sentry.ids import IssueId
 from bot.sentry.models import Issue, IssueState
@@ -43,11 +44,8 @@ from bot.unfurls.store import TrackedUnfurl
 
 logger = logging.getLogger(__name__)
 
-MIN_BATCH = 100
-# At most this many cards are compared per cycle (10 Sentry requests): up to 2,000
-# tracked cards are all checked within two cycles; beyond that every card is checked
-# once every ceil(tracked / 1,000) cycles, so a cycle's cost stays bounded.
-MAX_BATCH = 1_000
+# Cards compared per Sentry request (the most the `group=` look-up takes).
+CHUNK = MAX_ISSUE_LIMIT
 
 
 def describe_reply(row: OutboxRow) -> str:
@@ -116,57 +114,81 @@ class Freshness:
         self._clock = clock
         self._retention = retention
         self._broadcast = broadcast
+        self._walk = TrackedWalk(cards)
 
     async def refresh(self, known: Mapping[str, Issue]) -> FreshnessReport:
         """Compare a batch of tracked cards with Sentry; `known` issues need no request."""
         report = FreshnessReport()
         now = self._clock()
         since = now - self._retention
-        total = await self._cards.count_tracked(posted_since=since)
+        rows = await self._walk.next(now=now, posted_since=since)
         shown = await self._unfurls_due()
-        if not total and not shown:
+        if not rows and not shown:
             return report
-        rows = await self._cards.tracked(
-            posted_since=since, limit=min(MAX_BATCH, max(MIN_BATCH, math.ceil(total / 2)))
-        )
-        wanted = {r.issue_id for r in rows} | {u.issue_id for u in shown}
-        issues = {i: known[i] for i in wanted if i in known}
+        # One Sentry request's worth of cards at a time: what a cycle holds in memory is
+        # one answer, not the whole batch, however many cards are tracked. The states the
+        # unfurled cards' issues need are kept as they pass.
+        unfurled = {u.issue_id for u in shown}
+        states: dict[str, Issue | IssueState] = {}
+        drawn: dict[str, Issue] = {}
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start : start + CHUNK]
+            try:
+                issues, read = await self._compare(chunk, known, report)
+            except SentryError as exc:
+                logger.warning("cannot refresh %d cards from Sentry: %s", len(rows) - start, exc)
+                return report  # these cards are compared again next cycle, replies sent then
+            self._walk.advance(chunk[-1].id)
+            report.checked += len(chunk)
+            report.updated += await self._redraw(chunk, issues, now)
+            drawn.update(issues)
+            states.update((i, state) for i, state in read.items() if i in unfurled)
+            await self._notice_comments(chunk, read)
+        report.replies = await self.deliver_replies({**known, **drawn})
+        if shown:
+            report.unfurls = await self._refresh_unfurls(shown, {**known, **drawn}, states, report)
+        return report
+
+    async def _compare(
+        self, rows: Sequence[TrackedCard], known: Mapping[str, Issue], report: FreshnessReport
+    ) -> tuple[dict[str, Issue], dict[str, Issue | IssueState]]:
+        """The issues of the cards among `rows` whose card no longer shows them as they are,
+        and every state read (for the comment counts and the unfurled cards).
+
+        Only what can change a card is asked for first; the whole issue only for the cards
+        that did change. Ids that are not issue ids (rows from older versions) are skipped
+        by the client, so they can never fail the request of every other card.
+        """
+        ids = {r.issue_id for r in rows}
+        issues = {i: known[i] for i in ids if i in known}
         states: dict[str, Issue | IssueState] = dict(issues)
-        # Ids that are not issue ids (rows from older versions) are skipped by the client,
-        # so they can never fail the batch of every other card. Only what can change a card
-        # is asked for first; the whole issue only for the cards that did change.
-        missing = sorted(wanted - issues.keys())
-        try:
-            if missing:
-                report.requests = math.ceil(len(missing) / 100)
-                states.update((s.id, s) for s in await self._sentry.get_issue_states(missing))
-            changed = sorted(
-                ({r.issue_id for r in rows if _differs(states.get(r.issue_id), r)} - issues.keys())
-                | self._unfurls_changed(shown, states, issues)
-            )
-            if changed:
-                report.requests += math.ceil(len(changed) / 100)
-                issues.update((i.id, i) for i in await self._sentry.get_issues_by_ids(changed))
-        except SentryError as exc:
-            logger.warning("cannot refresh %d cards from Sentry: %s", len(rows), exc)
-            return report
-        unchanged: list[int] = []
-        drawn: list[int] = []
-        for tracked in rows:
-            issue = issues.get(tracked.issue_id)
-            report.checked += 1
-            if issue is None or card_revision(issue) == tracked.rendered:
-                unchanged.append(tracked.id)
-            else:
-                drawn.append(tracked.id)
+        missing = sorted(ids - issues.keys())
+        if missing:
+            report.requests += 1
+            states.update((s.id, s) for s in await self._sentry.get_issue_states(missing))
+        changed = sorted(
+            {r.issue_id for r in rows if _differs(states.get(r.issue_id), r)} - issues.keys()
+        )
+        if changed:
+            report.requests += 1
+            issues.update((i.id, i) for i in await self._sentry.get_issues_by_ids(changed))
+        differing = {
+            r.issue_id: issue
+            for r in rows
+            if (issue := issues.get(r.issue_id)) is not None and _differs(issue, r)
+        }
+        return differing, states
+
+    async def _redraw(
+        self, rows: Sequence[TrackedCard], issues: Mapping[str, Issue], now: datetime
+    ) -> int:
+        """Redraw the cards whose issue changed; a comeback also owes a reply in the thread."""
+        updated = 0
+        drawn = [r.id for r in rows if r.issue_id in issues]
         for row in await self._cards.rows(drawn):
             if await self._draw(row, issues[row.issue_id], now):
-                report.updated += 1
-        await self._cards.mark_checked(unchanged, now=now)
-        report.replies = await self.deliver_replies(issues)
-        await self._notice_comments(rows, states)
-        report.unfurls = await self._settle_unfurls(shown, issues)
-        return report
+                updated += 1
+        return updated
 
     # Unfurled cards: compared in the same batch, redrawn by `bot.unfurls.live`. -----------------
 
@@ -179,20 +201,32 @@ class Freshness:
             logger.exception("could not read the unfurled cards to keep current")
             return []
 
-    def _unfurls_changed(
+    async def _refresh_unfurls(
         self,
         shown: Sequence[TrackedUnfurl],
+        known: Mapping[str, Issue],
         states: Mapping[str, Issue | IssueState],
-        issues: Mapping[str, Issue],
-    ) -> set[str]:
-        if self._unfurls is None or not shown:
-            return set()
-        return self._unfurls.changed(shown, states) - issues.keys()
-
-    async def _settle_unfurls(
-        self, shown: Sequence[TrackedUnfurl], issues: Mapping[str, Issue]
+        report: FreshnessReport,
     ) -> int:
-        if self._unfurls is None or not shown:
+        """Compare the unfurled cards' issues (states the cards' requests already read need no
+        request of their own) and redraw the unfurls whose issue changed."""
+        if self._unfurls is None:
+            return 0
+        issues = {u.issue_id: known[u.issue_id] for u in shown if u.issue_id in known}
+        seen: dict[str, Issue | IssueState] = {**states, **issues}
+        missing = sorted({u.issue_id for u in shown} - seen.keys())
+        try:
+            for start in range(0, len(missing), CHUNK):
+                report.requests += 1
+                part = missing[start : start + CHUNK]
+                seen.update((s.id, s) for s in await self._sentry.get_issue_states(part))
+            changed = sorted(self._unfurls.changed(shown, seen) - issues.keys())
+            for start in range(0, len(changed), CHUNK):
+                report.requests += 1
+                part = changed[start : start + CHUNK]
+                issues.update((i.id, i) for i in await self._sentry.get_issues_by_ids(part))
+        except SentryError as exc:
+            logger.warning("cannot refresh %d unfurled cards from Sentry: %s", len(shown), exc)
             return 0
         try:
             return await self._unfurls.settle(shown, issues)

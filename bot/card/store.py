@@ -69,6 +69,14 @@ class TrackedCard:
     rendered: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class TrackedCensus:
+    """The cards kept current: how many, and the lowest card id among them (0 if none)."""
+
+    count: int
+    first_id: int
+
+
 _CARD_FIELDS = tuple(name for name in CardRow.__dataclass_fields__ if name != "post")
 _JOINED = with_post(cards, _CARD_FIELDS)
 
@@ -149,21 +157,38 @@ class CardStore:
         found = await self._select(_JOINED.where(cards.c.id == card_id))
         return found[0] if found else None
 
-    async def tracked(self, *, posted_since: datetime, limit: int) -> list[TrackedCard]:
-        """Cards posted as cards, young enough to keep current, least recently checked first:
-        three columns each, since a refresh compares a thousand of them every cycle."""
+    async def tracked(
+        self, *, posted_since: datetime, limit: int, after: int = 0
+    ) -> list[TrackedCard]:
+        """Cards posted as cards, young enough to keep current, with an id above `after`, in
+        id order: three columns each, since a refresh compares a thousand of them every cycle.
+
+        The cards are walked in primary-key order and each one's outbox row is looked up by
+        its key, so a batch costs its own size, not a sort of every tracked card.
+        """
         query = (
             sa.select(cards.c.id, cards.c.issue_id, cards.c.rendered)
-            .select_from(cards.join(outbox, cards.c.outbox_id == outbox.c.id))
-            .where(_tracked(posted_since))
-            .order_by(cards.c.checked_at.is_not(None), cards.c.checked_at, cards.c.id)
+            .where(
+                cards.c.id > after,
+                sa.exists().where(outbox.c.id == cards.c.outbox_id, _tracked(posted_since)),
+            )
+            .order_by(cards.c.id)
             .limit(limit)
         )
         async with self._engine.connect() as conn:
-            return [
-                TrackedCard(id=r.id, issue_id=r.issue_id, rendered=r.rendered)
-                for r in await conn.execute(query)
-            ]
+            return [TrackedCard(*row) for row in await conn.execute(query)]
+
+    async def census(self, *, posted_since: datetime) -> TrackedCensus:
+        """How many cards are kept current, and the lowest of their ids (where a walk
+        through them begins); read from the outbox's posted index alone."""
+        query = (
+            sa.select(sa.func.count(), sa.func.min(cards.c.id))
+            .select_from(cards.join(outbox, cards.c.outbox_id == outbox.c.id))
+            .where(_tracked(posted_since))
+        )
+        async with self._engine.connect() as conn:
+            count, first = (await conn.execute(query)).one()
+            return TrackedCensus(count=int(count), first_id=int(first or 0))
 
     async def rows(self, card_ids: Sequence[int]) -> list[CardRow]:
         """The whole rows of these cards, in id order."""
@@ -174,13 +199,7 @@ class CardStore:
         )
 
     async def count_tracked(self, *, posted_since: datetime) -> int:
-        query = (
-            sa.select(sa.func.count())
-            .select_from(cards.join(outbox, cards.c.outbox_id == outbox.c.id))
-            .where(_tracked(posted_since))
-        )
-        async with self._engine.connect() as conn:
-            return int((await conn.execute(query)).scalar_one())
+        return (await self.census(posted_since=posted_since)).count
 
     async def count(self, *, state: str | None = None) -> int:
         """Cards, or those whose outbox row is in `state`."""
@@ -199,14 +218,6 @@ class CardStore:
                 sa.update(outbox)
                 .where(outbox.c.id.in_([r.post.id for r in rows]), outbox.c.state == OWED)
                 .values(state=GONE, posted_at=now)
-            )
-
-    async def mark_checked(self, ids: Sequence[int], *, now: datetime) -> None:
-        if not ids:
-            return
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                sa.update(cards).where(cards.c.id.in_(list(ids))).values(checked_at=now)
             )
 
     async def record_drawn(

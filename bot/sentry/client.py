@@ -39,7 +39,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypedDict, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -290,12 +290,14 @@ class SentryClient:
                 clean.append(parsed)
         clean = list(dict.fromkeys(clean))
         found: list[T] = []
+        # The query string is written once per batch: ids are decimal digits (`IssueId`), so
+        # `group=<id>` needs no escaping, and the fixed part is encoded once per call.
+        tail = "&" + urlencode([("query", ""), ("limit", str(MAX_ISSUE_LIMIT)), *extra])
         for start in range(0, len(clean), MAX_ISSUE_LIMIT):
             chunk = clean[start : start + MAX_ISSUE_LIMIT]
-            params: Params = [("group", issue_id) for issue_id in chunk]
-            params += [("query", ""), ("limit", str(MAX_ISSUE_LIMIT)), *extra]
+            query = "group=" + "&group=".join(chunk) + tail
             response = await self._request(
-                "GET", self._org_path("issues/"), params=params, scope=SCOPE_EVENT_READ
+                "GET", self._org_path("issues/"), query=query, scope=SCOPE_EVENT_READ
             )
             found.extend((await self._page(response, parse)).items)
         return found
@@ -510,15 +512,22 @@ class SentryClient:
         *,
         scope: str,
         params: Params | None = None,
+        query: str | None = None,
         json: Any = None,
         resource: str | None = None,
         idempotent: bool = True,
     ) -> httpx.Response:
         """Send one API call with the retry policy of the module docstring.
 
-        The answer comes back fully read (within the body caps) as a plain response.
+        `params` are encoded here; `query` is a query string already encoded by the caller.
+        The URL is built once for every attempt. The answer comes back fully read (within
+        the body caps) as a plain response.
         """
-        url = f"{self._base_url}/api/0{path}"
+        if params and query is not None:
+            raise ValueError("pass params or an encoded query, not both")
+        url = httpx.URL(f"{self._base_url}/api/0{path}", params=tuple(params or ()) or None)
+        if query is not None:
+            url = httpx.URL(f"{url}?{query}")
         headers = {
             "Authorization": f"Bearer {self._token.reveal()}",
             "Accept": "application/json",
@@ -529,9 +538,7 @@ class SentryClient:
         give_up_at = loop.time() + self._call_budget
         for attempt in range(1, self._max_attempts + 1):
             last = attempt == self._max_attempts
-            request = self._http.build_request(
-                method, url, params=tuple(params or ()), json=json, headers=headers, **extra
-            )
+            request = self._http.build_request(method, url, json=json, headers=headers, **extra)
             limit = min(self._deadline, max(give_up_at - loop.time(), 0.0))
             try:
                 response = await self._exchange(request, limit, method, path)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.card.store import CardStore, NewCard
+from bot.card.store import CardStore, NewCard, TrackedCensus
 from bot.outbox.store import OutboxStore
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -96,6 +96,11 @@ async def test_tracked_cards_respect_retention_kind_and_check_order(engine: Asyn
         await outbox.mark_posted(ids, ts=f"{len(issue_id)}.1", posted_as=kind, now=posted)
     since = T0 - timedelta(days=14)
     assert await store.count_tracked(posted_since=since) == 2
-    await store.mark_checked([rows["a"].id], now=T0)
+    census = await store.census(posted_since=since)
+    assert (census.count, census.first_id) == (2, rows["a"].id)
     order = [r.issue_id for r in await store.tracked(posted_since=since, limit=10)]
-    assert order == ["b", "a"]  # never checked first
+    assert order == ["a", "b"]  # in id order, the old card and the summary left out
+    after_a = await store.tracked(posted_since=since, after=rows["a"].id, limit=10)
+    assert [r.issue_id for r in after_a] == ["b"]
+    assert [r.issue_id for r in await store.tracked(posted_since=since, limit=1)] == ["a"]
+    assert await store.census(posted_since=T0 + timedelta(days=1)) == TrackedCensus(0, 0)

@@ -105,3 +105,34 @@ def test_an_issue_that_comes_back_without_a_card_gets_one(
         wait_polls(sentry, 6, bot=bot)
     [card] = cards_for(slack, old["id"])
     assert "Regressed" in json.dumps(card.blocks)
+
+
+def test_changes_show_within_two_polls_on_cards_compared_in_several_requests(
+    make_bot: BotFactory, sentry: FakeSentry, slack: FakeSlack
+) -> None:
+    """More cards than one Sentry request compares (100): each cycle's batch spans several
+    requests, and a change to any of the issues, early or late in the walk, shows on its
+    card within two polls."""
+    count = 230  # a batch of 115 cards per cycle: two requests
+    # Polls run only when the test says, so "two polls" means two.
+    with make_bot(STORM_THRESHOLD="1000", POLL_INTERVAL_SECONDS="3600") as bot:
+        bot.wait_ready()
+        wait_polls(sentry, 1, bot=bot)
+        issues = [sentry.create_issue("web", f"Error{n}: one of many") for n in range(count)]
+        bot.poll_now()
+
+        def cards() -> dict[str, str]:
+            return {
+                m.metadata["event_payload"]["issue_id"]: json.dumps(m.blocks)
+                for m in slack.messages(CHANNEL)
+                if (m.metadata or {}).get("event_type") == "sentry_issue_card"
+            }
+
+        slack.wait_for(lambda: len(cards()) == count, 60)
+        changed = [issue["id"] for issue in issues[::23]]  # spread over the whole walk
+        for issue_id in changed:
+            sentry.set_issue_status(issue_id, "resolved")
+        wait_polls(sentry, 2, bot=bot)
+        shown = cards()
+        assert [i for i in changed if "issue.unresolve" not in shown[i]] == []
+        assert all("issue.resolve" in shown[i["id"]] for i in issues if i["id"] not in changed)
