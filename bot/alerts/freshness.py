@@ -80,6 +80,17 @@ class UnfurlWatch(Protocol):
     async def follows(self, issue_id: str) -> bool: ...
 
 
+def _comment_counts(
+    rows: Sequence[TrackedCard], states: Mapping[str, Issue | IssueState]
+) -> dict[int, tuple[str, int]]:
+    """Card id -> (issue id, Sentry's `numComments`) for the compared cards."""
+    return {
+        r.id: (r.issue_id, state.num_comments)
+        for r in rows
+        if (state := states.get(r.issue_id)) is not None
+    }
+
+
 @dataclass
 class FreshnessReport:
     checked: int = 0
@@ -131,6 +142,7 @@ class Freshness:
         unfurled = {u.issue_id for u in shown}
         states: dict[str, Issue | IssueState] = {}
         drawn: dict[str, Issue] = {}
+        counts: dict[int, tuple[str, int]] = {}
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
             try:
@@ -143,8 +155,9 @@ class Freshness:
             report.updated += await self._redraw(chunk, issues, now)
             drawn.update(issues)
             states.update((i, state) for i, state in read.items() if i in unfurled)
-            await self._notice_comments(chunk, read)
+            counts.update(_comment_counts(chunk, read))
         report.replies = await self.deliver_replies({**known, **drawn})
+        await self._notice_comments(counts)
         if shown:
             report.unfurls = await self._refresh_unfurls(shown, {**known, **drawn}, states, report)
         return report
@@ -240,21 +253,15 @@ class Freshness:
             return True
         return self._unfurls is not None and await self._unfurls.follows(issue_id)
 
-    async def _notice_comments(
-        self, rows: list[TrackedCard], states: Mapping[str, Issue | IssueState]
-    ) -> None:
-        """Hand the comment watch each compared card's comment count (no request of its own)."""
-        if self._comments is None:
+    async def _notice_comments(self, counts: Mapping[int, tuple[str, int]]) -> None:
+        """Hand the comment watch each compared card's comment count (no request of its own),
+        once a cycle."""
+        if self._comments is None or not counts:
             return
-        observed = {
-            r.id: (r.issue_id, state.num_comments)
-            for r in rows
-            if (state := states.get(r.issue_id)) is not None
-        }
         try:
-            await self._comments.notice(observed)
+            await self._comments.notice(counts)
         except Exception:
-            logger.exception("could not follow the comments of %d cards", len(observed))
+            logger.exception("could not follow the comments of %d cards", len(counts))
 
     async def redraw(self, issue: Issue) -> int:
         """Redraw the issue's cards now, told by Sentry that it changed (a webhook): as in a

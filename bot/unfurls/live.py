@@ -40,6 +40,10 @@ logger = logging.getLogger(__name__)
 # compared at least every two cycles, up to MAX_BATCH per cycle.
 MIN_BATCH: Final = 100
 MAX_BATCH: Final = 1_000
+# How often the unfurls are counted (and the old ones forgotten) while none is recorded here:
+# an idle cycle asks the database nothing about unfurls in between. One recorded by this
+# process is counted at the next cycle; one recorded by another replica within this time.
+RECOUNT_EVERY: Final = timedelta(seconds=60)
 COMPOSER: Final = "COMPOSER"
 
 # chat.unfurl errors that mean the message will not take this redraw however often it is sent
@@ -87,6 +91,8 @@ class LiveUnfurls:
         self._retention = retention
         # One redraw of a message at a time in this process: each carries all its unfurls.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._total = 0
+        self._counted_at: datetime | None = None
 
     @staticmethod
     def trackable(target: UnfurlTarget) -> bool:
@@ -104,6 +110,7 @@ class LiveUnfurls:
         channel, ts = target.channel, target.ts
         if not (channel and ts and self.trackable(target) and cards):
             return
+        self._counted_at = None  # counted again at the next cycle
         await self._store.record(
             [
                 NewUnfurl(
@@ -128,14 +135,20 @@ class LiveUnfurls:
         return await self._store.follows(issue_id)
 
     async def due(self) -> list[TrackedUnfurl]:
-        """The unfurls to compare with Sentry this cycle, after forgetting the old ones."""
-        pruned = await self._store.prune(before=self._clock() - self._retention)
-        if pruned:
-            logger.info("%d unfurled card(s) older than the retention are no longer kept", pruned)
-        total = await self._store.count()
-        if not total:
+        """The unfurls to compare with Sentry this cycle (old ones are forgotten when counted)."""
+        now = self._clock()
+        if self._counted_at is None or now - self._counted_at >= RECOUNT_EVERY:
+            pruned = await self._store.prune(before=now - self._retention)
+            if pruned:
+                logger.info(
+                    "%d unfurled card(s) older than the retention are no longer kept", pruned
+                )
+            self._total = await self._store.count()
+            self._counted_at = now
+        if not self._total:
             return []
-        return await self._store.tracked(limit=min(MAX_BATCH, max(MIN_BATCH, math.ceil(total / 2))))
+        limit = min(MAX_BATCH, max(MIN_BATCH, math.ceil(self._total / 2)))
+        return await self._store.tracked(limit=limit)
 
     @staticmethod
     def changed(
