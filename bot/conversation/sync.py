@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Final
 
 from bot.card.store import CardRow, CardStore
 from bot.conversation.notes import CommentWriter
@@ -43,6 +44,12 @@ logger = logging.getLogger(__name__)
 def describe_comment(row: OutboxRow) -> str:
     card_id, _, comment_id = row.key.removeprefix("comment:").partition(".")
     return f"comment {comment_id} in card {card_id}'s thread"
+
+
+# Owed replies are tried again (and posts other processes abandoned settled) at least this
+# often while no new comment is owed; at once when one is.
+REDELIVER_EVERY: Final = timedelta(seconds=30)
+MIN_AGREED: Final = 1_000
 
 
 class CommentSync:
@@ -71,6 +78,11 @@ class CommentSync:
         # The refresh runs on the poll leader: its first run settles every interrupted post
         # (a process that held one is gone), like the cards' delivery at start.
         self._settled_at_start = False
+        # Card id -> the comment count its mark was last seen to hold: a card compared again
+        # with the same count needs no database work (the leader's steady state). Bounded by
+        # the tracked cards; forgotten cards are dropped when the map is rebuilt.
+        self._agreed: dict[int, int] = {}
+        self._delivered_at: datetime | None = None
 
     async def comment_created(self, issue_id: str) -> None:
         """The comment webhook's entry point: read the issue's comments and relay new ones."""
@@ -80,6 +92,29 @@ class CommentSync:
     async def notice(self, observed: Mapping[int, tuple[str, int]]) -> int:
         """Cards (id -> (issue id, Sentry's `numComments`)) the refresh just compared: issues
         whose count grew past a card's mark are synced; how many comments were newly owed."""
+        if len(self._agreed) > 4 * max(len(observed), MIN_AGREED):
+            self._agreed.clear()
+        fresh = {
+            card_id: seen
+            for card_id, seen in observed.items()
+            if self._agreed.get(card_id) != seen[1]
+        }
+        owed = 0
+        if fresh:
+            owed = await self._notice(fresh)
+        now = self._clock()
+        if (
+            owed
+            or not self._settled_at_start
+            or self._delivered_at is None
+            or now - self._delivered_at >= REDELIVER_EVERY
+        ):
+            await self.deliver(settle_all=not self._settled_at_start)
+            self._settled_at_start = True
+            self._delivered_at = now
+        return owed
+
+    async def _notice(self, observed: Mapping[int, tuple[str, int]]) -> int:
         marks = await self._store.marks(observed)
         start: list[int] = []
         lower: dict[int, int] = {}
@@ -90,15 +125,15 @@ class CommentSync:
                 start.append(card_id)
             elif mark is None or count > mark.num_comments:
                 grown[issue_id] = count
+                continue  # agreed once its comments are read (a failed read is tried again)
             elif count < mark.num_comments:
                 lower[card_id] = count
+            self._agreed[card_id] = count
         await self._store.start_marks(start)
         await self._store.lower_counts(lower)
         owed = 0
         for issue_id, count in sorted(grown.items()):
             owed += await self.sync_issue(issue_id, num_comments=count)
-        await self.deliver(settle_all=not self._settled_at_start)
-        self._settled_at_start = True
         return owed
 
     async def sync_issue(self, issue_id: str, *, num_comments: int | None = None) -> int:
