@@ -7,9 +7,16 @@ inside a function or under `TYPE_CHECKING` included, counts.
 from __future__ import annotations
 
 import ast
+import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from bot.config_file import BotConfig, RouteSpec
+from bot.runtime import Runtime
+from bot.settings import load_settings
+from tests.e2e.harness import TOKENS
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIAGE = ROOT / "bot" / "triage"
@@ -83,3 +90,71 @@ def test_every_form_of_a_slack_import_is_seen(source: str) -> None:
 )
 def test_other_imports_pass(source: str) -> None:
     assert forbidden(imported_modules(source, "bot.triage.example")) == set()
+
+
+# Listener modules whose listeners are still closures inside their `register`; each module leaves
+# this set when its listeners become importable functions, and the set may only shrink.
+CLOSURE_MODULES = {
+    "bot.handlers.card_actions",
+    "bot.handlers.commands",
+    "bot.handlers.home",
+    "bot.handlers.shortcuts",
+    "bot.handlers.unfurls",
+}
+
+
+@pytest.fixture(scope="module")
+def listener_names(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[tuple[str, str]]]:
+    """(module, qualified name) of every listener the composition root binds on the Bolt app,
+    read from what Bolt stores (`AsyncApp._async_listeners`, each an `AsyncCustomListener` whose
+    `ack_function` is the function Bolt calls). Nothing is sent: the addresses are never called."""
+    workdir = tmp_path_factory.mktemp("listeners")
+    settings = load_settings(
+        {
+            "SENTRY_HOST": "http://127.0.0.1:9",
+            "SENTRY_TOKEN": TOKENS["SENTRY_TOKEN"],
+            "SENTRY_ORG": "acme",
+            "SLACK_BOT_TOKEN": TOKENS["SLACK_BOT_TOKEN"],
+            "SLACK_SIGNING_SECRET": TOKENS["SLACK_SIGNING_SECRET"],
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",
+            "DATABASE_URL": f"sqlite:///{workdir}/bot.sqlite3",
+        },
+        cwd=workdir,
+    )
+    runtime = Runtime(settings, BotConfig(routes=(RouteSpec(channel="C0000000001"),)))
+    try:
+        yield [
+            (listener.ack_function.__module__, listener.ack_function.__qualname__)
+            for listener in runtime.bolt._async_listeners
+        ]
+    finally:
+        asyncio.run(runtime.close())
+
+
+def test_every_listener_module_is_read(listener_names: list[tuple[str, str]]) -> None:
+    modules = {module for module, _ in listener_names}
+    assert {
+        "bot.handlers.card_actions",
+        "bot.handlers.commands",
+        "bot.handlers.digest_actions",
+        "bot.handlers.fallbacks",
+    } <= modules
+
+
+def test_listeners_are_importable_functions_not_closures(
+    listener_names: list[tuple[str, str]],
+) -> None:
+    closures = {
+        (module, name)
+        for module, name in listener_names
+        if "<locals>" in name and module not in CLOSURE_MODULES
+    }
+    assert closures == set()
+
+
+def test_the_modules_left_with_closures_still_have_them(
+    listener_names: list[tuple[str, str]],
+) -> None:
+    """A module whose listeners are no longer closures must leave `CLOSURE_MODULES`."""
+    with_closures = {module for module, name in listener_names if "<locals>" in name}
+    assert with_closures >= CLOSURE_MODULES
