@@ -31,6 +31,7 @@ from bot.handlers.card_actions import (
 from bot.home import modals
 from bot.home import view as home_view
 from bot.home.modals import ModalMetadataError, Target
+from bot.home.service import HomeService
 from bot.routing import DigestChange, FieldProblem, RoutingRefused, RoutingService
 from bot.sentry.errors import SentryError
 from bot.sentry.models import Issue
@@ -40,6 +41,7 @@ from bot.slack.escape import plain
 from bot.store.routes import Route
 from bot.triage import vocabulary
 from bot.triage.identity import Identity
+from bot.triage.service import TriageService
 from bot.triage.vocabulary import TriageAction
 
 logger = logging.getLogger(__name__)
@@ -59,7 +61,7 @@ NO_MODAL = "The form could not be opened in time. Please use the button again."
 
 
 async def redraw(
-    ctx: HandlerContext,
+    home: HomeService,
     slack_user: str,
     slack_team: str,
     *,
@@ -67,16 +69,16 @@ async def redraw(
     changed: Sequence[Issue] = (),
 ) -> None:
     """Draw the person's tab again from fresh searches, `notice` at the top."""
-    if ctx.home is None:
-        return
-    ctx.home.forget(slack_user)
-    await ctx.home.show(
-        slack_user=slack_user, slack_team=slack_team, notice=notice, changed=changed
-    )
+    home.forget(slack_user)
+    await home.show(slack_user=slack_user, slack_team=slack_team, notice=notice, changed=changed)
 
 
 async def triage_click(
-    ctx: HandlerContext, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    triage: TriageService,
+    home: HomeService,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
 ) -> None:
     """A card control clicked in the Home tab (already acknowledged): through the triage
     service like any card, then the tab is drawn again with the outcome."""
@@ -87,7 +89,7 @@ async def triage_click(
             raise ActionValueError(f"{value.op!r} is not a triage action")
     except ActionValueError as exc:
         logger.info("a Home tab control could not be read: %s", exc)
-        await redraw(ctx, slack_user, slack_team, notice=STALE_CONTROL)
+        await redraw(home, slack_user, slack_team, notice=STALE_CONTROL)
         return
     choice = value.choice
     if choice is not None and choice.asks is not None:
@@ -101,7 +103,7 @@ async def triage_click(
             )
         except SlackApiError as exc:
             logger.warning("views.open failed: %s", exc.response.get("error"))
-            await redraw(ctx, slack_user, slack_team, notice=NO_MODAL)
+            await redraw(home, slack_user, slack_team, notice=NO_MODAL)
         return
 
     def operation(who: Identity) -> TriageAction:
@@ -110,7 +112,7 @@ async def triage_click(
         return chosen
 
     try:
-        result = await ctx.triage.apply(
+        result = await triage.apply(
             slack_user=slack_user,
             slack_team=slack_team,
             issue_ids=[value.issue_id],
@@ -120,11 +122,13 @@ async def triage_click(
         )
     except Exception:
         logger.exception("triage from the Home tab failed")
-        await redraw(ctx, slack_user, slack_team, notice=FAILED)
+        await redraw(home, slack_user, slack_team, notice=FAILED)
         return
     if result.duplicate:
         return
-    await redraw(ctx, slack_user, slack_team, notice=result_message(result), changed=result.changed)
+    await redraw(
+        home, slack_user, slack_team, notice=result_message(result), changed=result.changed
+    )
 
 
 async def _open(client: AsyncWebClient, body: dict[str, Any], modal: dict[str, Any]) -> None:
@@ -220,7 +224,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
     async def refresh(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         slack_user, slack_team = user_and_team(body)
-        await redraw(ctx, slack_user, slack_team)
+        await redraw(home, slack_user, slack_team)
 
     @app.action(home_view.ROUTE_ADD)
     @answered
@@ -419,7 +423,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         await ack()
         verb = "added" if target.row_id is None else "changed"
         await redraw(
-            ctx,
+            home,
             who.slack_user,
             who.slack_team,
             notice=f"Route {verb}: new issues matching it go to #{route.channel}.",
@@ -440,7 +444,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             await refuse(ack, None, exc.message)
             return
         await ack()
-        await redraw(ctx, who.slack_user, who.slack_team, notice="Route removed.")
+        await redraw(home, who.slack_user, who.slack_team, notice="Route removed.")
 
     @app.view(modals.DIGEST_SAVE)
     @answered
@@ -472,7 +476,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             await ack(response_action="errors", errors={modals.PROJECTS_BLOCK: SLOW})
             return
         await ack()
-        await redraw(ctx, who.slack_user, who.slack_team, notice="Digest scheduled.")
+        await redraw(home, who.slack_user, who.slack_team, notice="Digest scheduled.")
 
     @app.view(modals.DIGEST_REMOVE)
     @answered
@@ -489,4 +493,4 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             await refuse(ack, None, exc.message)
             return
         await ack()
-        await redraw(ctx, who.slack_user, who.slack_team, notice="Digest removed.")
+        await redraw(home, who.slack_user, who.slack_team, notice="Digest removed.")
