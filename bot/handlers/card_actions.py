@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -19,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.handlers import HandlerContext, unfurls
 from bot.handlers.answered import answered
+from bot.home.service import HomeService
 from bot.sentry.ids import IssueId
 from bot.slack import actions
 from bot.slack.actions import ActionValue, ActionValueError, issue_id_from_block_id
@@ -33,8 +35,9 @@ from bot.slack.dialogs import (
 from bot.slack.escape import plain
 from bot.triage import vocabulary
 from bot.triage.identity import Identity
-from bot.triage.service import TriageResult
+from bot.triage.service import TriageResult, TriageService
 from bot.triage.vocabulary import CountMode, Ignore, TriageAction
+from bot.unfurls.service import Unfurler
 
 logger = logging.getLogger(__name__)
 
@@ -92,14 +95,44 @@ def result_message(result: TriageResult) -> str | None:
     return None
 
 
-def register(app: AsyncApp, ctx: HandlerContext) -> None:
-    @app.action(actions.ISSUE_OPEN)
-    @answered
-    async def open_in_sentry(ack: AsyncAck) -> None:
-        # A link button still sends block_actions; Slack opens the URL itself.
-        await ack()
+async def open_in_sentry(ack: AsyncAck) -> None:
+    # A link button still sends block_actions; Slack opens the URL itself.
+    await ack()
+
+
+async def open_ignore_count_dialog(
+    body: dict[str, Any], value: ActionValue, mode: CountMode, client: AsyncWebClient
+) -> None:
+    container = body.get("container") or {}
+    channel = body.get("channel")
+    unfurled = unfurls.unfurled_card(body)
+    request = IgnoreCountRequest(
+        issue_id=value.issue_id,
+        mode=mode,
+        channel=str(
+            container.get("channel_id")
+            or (channel.get("id") if isinstance(channel, dict) else channel)
+            or ""
+        ),
+        message_ts=str(container.get("message_ts") or ""),
+        unfurl_url=unfurled.url if unfurled else "",
+    )
+    await client.views_open(
+        trigger_id=str(body.get("trigger_id") or ""), view=build_ignore_count_modal(request)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CardActions:
+    """The listeners of the card's controls and of its ignore dialog, with the services they
+    act through: triage, the unfurled cards to redraw, and the Home tab when there is one."""
+
+    triage: TriageService
+    unfurls: Unfurler | None
+    home: HomeService | None
 
     async def triage_click(
+        self,
         ack: AsyncAck,
         body: dict[str, Any],
         action: dict[str, Any],
@@ -107,11 +140,11 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         client: AsyncWebClient,
     ) -> None:
         await ack()
-        if (body.get("container") or {}).get("type") == "view" and ctx.home is not None:
+        if (body.get("container") or {}).get("type") == "view" and self.home is not None:
             # A card in the Home tab: no response_url there; the tab is redrawn instead.
             from bot.handlers import home
 
-            await home.triage_click(ctx, body, action, client)
+            await home.triage_click(self.triage, self.home, body, action, client)
             return
         if not isinstance(body.get("response_url"), str):
             return  # not on a message (these controls only ever are): no one to answer
@@ -139,7 +172,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
                     logger.warning("views.open failed: %s", exc.response.get("error"))
                     await respond(text=NO_DIALOG, response_type="ephemeral", replace_original=False)
                 return
-            result = await ctx.triage.apply(
+            result = await self.triage.apply(
                 slack_user=slack_user,
                 slack_team=slack_team,
                 issue_ids=[value.issue_id],
@@ -155,41 +188,10 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         if message:
             await respond(text=message, response_type="ephemeral", replace_original=False)
         # A card unfurled under someone's message is not a tracked card: redraw it here.
-        await unfurls.redraw_after_triage(ctx.unfurls, unfurls.unfurled_card(body), result)
+        await unfurls.redraw_after_triage(self.unfurls, unfurls.unfurled_card(body), result)
 
-    for action_id in (
-        actions.ISSUE_RESOLVE,
-        actions.ISSUE_IGNORE,
-        actions.ISSUE_ASSIGN,
-        actions.ISSUE_UNRESOLVE,
-    ):
-        app.action(action_id)(answered(triage_click))
-
-    async def open_ignore_count_dialog(
-        body: dict[str, Any], value: ActionValue, mode: CountMode, client: AsyncWebClient
-    ) -> None:
-        container = body.get("container") or {}
-        channel = body.get("channel")
-        unfurled = unfurls.unfurled_card(body)
-        request = IgnoreCountRequest(
-            issue_id=value.issue_id,
-            mode=mode,
-            channel=str(
-                container.get("channel_id")
-                or (channel.get("id") if isinstance(channel, dict) else channel)
-                or ""
-            ),
-            message_ts=str(container.get("message_ts") or ""),
-            unfurl_url=unfurled.url if unfurled else "",
-        )
-        await client.views_open(
-            trigger_id=str(body.get("trigger_id") or ""), view=build_ignore_count_modal(request)
-        )
-
-    @app.view(IGNORE_COUNT_CALLBACK)
-    @answered
     async def ignore_count_submitted(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         # Both reads are pure and cannot fail: the acknowledgement carries their verdict.
         count, window, error = read_ignore_count(view.get("state"))
@@ -210,7 +212,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             return Ignore(request.mode, amount, window)
 
         try:
-            result = await ctx.triage.apply(
+            result = await self.triage.apply(
                 slack_user=slack_user,
                 slack_team=slack_team,
                 issue_ids=[request.issue_id],
@@ -223,15 +225,15 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
                 unfurled = unfurls.UnfurledCard(
                     request.channel, request.message_ts, request.unfurl_url
                 )
-                await unfurls.redraw_after_triage(ctx.unfurls, unfurled, result)
+                await unfurls.redraw_after_triage(self.unfurls, unfurled, result)
         except Exception:
             logger.exception("ignoring from a dialog failed")
             message = FAILED
-        if not request.channel and ctx.home is not None:
+        if not request.channel and self.home is not None:
             # Opened from the Home tab: the tab shows the outcome.
             from bot.handlers import home
 
-            await home.redraw(ctx, slack_user, slack_team, notice=message)
+            await home.redraw(self.home, slack_user, slack_team, notice=message)
             return
         if message and request.channel:
             try:
@@ -245,9 +247,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
                     exc.response.get("error"),
                 )
 
-    @app.options(actions.ISSUE_ASSIGN)
-    @answered
-    async def assign_options(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def assign_options(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         query = str(body.get("value") or "")[:MAX_QUERY]
         try:
             issue_id = issue_id_from_block_id(body.get("block_id"))
@@ -262,7 +262,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         try:
             # The options are the acknowledgement, due within Slack's 3 seconds.
             found = await asyncio.wait_for(
-                ctx.triage.directory.search(query, limit=100 - len(choices)), OPTIONS_BUDGET
+                self.triage.directory.search(query, limit=100 - len(choices)), OPTIONS_BUDGET
             )
         except Exception:
             logger.exception("cannot load Sentry members for the assign menu")
@@ -271,6 +271,20 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             label = f"{item.label} ({item.detail})" if item.detail else item.label
             choices.append((label, item.actor))
         await ack(options=_options(issue_id, choices)[:100])
+
+
+def register(app: AsyncApp, ctx: HandlerContext) -> None:
+    listeners = CardActions(triage=ctx.triage, unfurls=ctx.unfurls, home=ctx.home)
+    app.action(actions.ISSUE_OPEN)(answered(open_in_sentry))
+    for action_id in (
+        actions.ISSUE_RESOLVE,
+        actions.ISSUE_IGNORE,
+        actions.ISSUE_ASSIGN,
+        actions.ISSUE_UNRESOLVE,
+    ):
+        app.action(action_id)(answered(listeners.triage_click))
+    app.view(IGNORE_COUNT_CALLBACK)(answered(listeners.ignore_count_submitted))
+    app.options(actions.ISSUE_ASSIGN)(answered(listeners.assign_options))
 
 
 def _options(issue_id: IssueId, choices: list[tuple[str, str]]) -> list[dict[str, Any]]:

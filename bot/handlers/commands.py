@@ -10,6 +10,7 @@ dialog with the command's trigger_id, and its submission deletes the issue.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,20 +70,31 @@ def build_runner(ctx: HandlerContext) -> CommandRunner:
             triage=ctx.triage,
             routes=ctx.routes,
             links=SentryLinks(web_base=ctx.sentry.web_base, org=ctx.sentry.org),
-            digests=getattr(ctx, "digests", None),
+            digests=ctx.digests,
             clock=utc_now,
             routing=ctx.routing,
         )
     )
 
 
-def register(app: AsyncApp, ctx: HandlerContext) -> None:
-    runner = build_runner(ctx)
+async def open_in_sentry(ack: AsyncAck) -> None:
+    # A link button still sends block_actions; Slack opens the URL itself.
+    await ack()
 
-    @app.command("/sentry")
-    @answered
+
+@dataclass(frozen=True, slots=True)
+class CommandListeners:
+    """The listeners of `/sentry`, of its replies' buttons and of its delete dialog, answering
+    through one command runner."""
+
+    runner: CommandRunner
+
     async def sentry_command(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+        self,
+        ack: AsyncAck,
+        command: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
     ) -> None:
         await ack()
         invocation = Invocation(
@@ -93,51 +105,20 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             trigger_id=str(command.get("trigger_id") or ""),
         )
         try:
-            reply = await runner.run_text(invocation)
+            reply = await self.runner.run_text(invocation)
             await deliver(reply, invocation, respond, client)
         except Exception:
             logger.exception("/sentry %s failed", invocation.text.split(" ", 1)[0] or "help")
             await respond(text=FAILED, response_type="ephemeral")
 
-    async def deliver(
-        reply: Reply, invocation: Invocation, respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
-        if reply.modal is not None:
-            try:
-                await client.views_open(trigger_id=invocation.trigger_id, view=reply.modal)
-            except SlackApiError as exc:
-                logger.warning("views.open failed: %s", exc.response.get("error"))
-                await respond(text=NO_DIALOG, response_type="ephemeral")
-        if reply.message is not None:
-            await respond(**reply.message, response_type="ephemeral")
-
-    async def rerun(body: dict[str, Any], action: dict[str, Any], *, shared: bool) -> Reply | None:
-        try:
-            query = QueryRef.decode(action.get("value"))
-        except QueryRefError:
-            return None
-        user, team = user_and_team(body)
-        invocation = Invocation(
-            user_id=user,
-            team_id=team,
-            channel_id=_channel(body),
-            text=query.text,
-            cursor=query.cursor,
-            offset=query.offset,
-            shared=shared,
-        )
-        return await runner.run_text(invocation)
-
-    @app.action(REPLY_SHARE)
-    @answered
     async def share_reply(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
         if not isinstance(body.get("response_url"), str):
             return  # not on a message (these controls only ever are): no one to answer
         try:
-            reply = await rerun(body, action, shared=True)
+            reply = await self._rerun(body, action, shared=True)
             if reply is None:
                 await respond(text=STALE_BUTTON, response_type="ephemeral", replace_original=False)
             elif reply.answer and reply.message is not None:
@@ -148,16 +129,14 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             logger.exception("sharing a /sentry answer failed")
             await respond(text=FAILED, response_type="ephemeral", replace_original=False)
 
-    @app.action(ISSUES_MORE)
-    @answered
     async def more_issues(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
         if not isinstance(body.get("response_url"), str):
             return  # not on a message (these controls only ever are): no one to answer
         try:
-            reply = await rerun(body, action, shared=False)
+            reply = await self._rerun(body, action, shared=False)
             if reply is None:
                 await respond(text=STALE_BUTTON, response_type="ephemeral", replace_original=False)
             elif reply.message is not None:
@@ -166,16 +145,8 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             logger.exception("the next page of /sentry issues failed")
             await respond(text=FAILED, response_type="ephemeral", replace_original=False)
 
-    @app.action(REPLY_OPEN)
-    @answered
-    async def open_in_sentry(ack: AsyncAck) -> None:
-        # A link button still sends block_actions; Slack opens the URL itself.
-        await ack()
-
-    @app.view(DELETE_CONFIRM_CALLBACK)
-    @answered
     async def delete_confirmed(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         try:
             request = DeleteRequest.decode(view.get("private_metadata"))
@@ -191,7 +162,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
                 user_id=user,
                 team_id=team,
                 request_key=f"{user}:{view.get('id', '')}:{view.get('hash', '')}",
-                services=runner.services,
+                services=self.runner.services,
             )
         except Exception:
             logger.exception("deleting issue %s failed", request.issue_id)
@@ -199,18 +170,58 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         if reply is not None and reply.message is not None:
             await tell(client, request.channel, user, reply.message)
 
-    async def tell(
-        client: AsyncWebClient, channel: str, user: str, message: dict[str, Any]
-    ) -> None:
-        """An ephemeral message in the channel of the command, or a direct message when the bot
-        cannot post there (a DM between two people, a channel it is not in)."""
+    async def _rerun(
+        self, body: dict[str, Any], action: dict[str, Any], *, shared: bool
+    ) -> Reply | None:
         try:
-            await client.chat_postEphemeral(channel=channel, user=user, **message)
-        except SlackApiError as exc:
-            logger.info("ephemeral reply failed (%s); sending a DM", exc.response.get("error"))
-        else:
-            return
+            query = QueryRef.decode(action.get("value"))
+        except QueryRefError:
+            return None
+        user, team = user_and_team(body)
+        invocation = Invocation(
+            user_id=user,
+            team_id=team,
+            channel_id=_channel(body),
+            text=query.text,
+            cursor=query.cursor,
+            offset=query.offset,
+            shared=shared,
+        )
+        return await self.runner.run_text(invocation)
+
+
+async def deliver(
+    reply: Reply, invocation: Invocation, respond: AsyncRespond, client: AsyncWebClient
+) -> None:
+    if reply.modal is not None:
         try:
-            await client.chat_postMessage(channel=user, **message)
+            await client.views_open(trigger_id=invocation.trigger_id, view=reply.modal)
         except SlackApiError as exc:
-            logger.warning("could not tell %s the outcome: %s", user, exc.response.get("error"))
+            logger.warning("views.open failed: %s", exc.response.get("error"))
+            await respond(text=NO_DIALOG, response_type="ephemeral")
+    if reply.message is not None:
+        await respond(**reply.message, response_type="ephemeral")
+
+
+async def tell(client: AsyncWebClient, channel: str, user: str, message: dict[str, Any]) -> None:
+    """An ephemeral message in the channel of the command, or a direct message when the bot
+    cannot post there (a DM between two people, a channel it is not in)."""
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user, **message)
+    except SlackApiError as exc:
+        logger.info("ephemeral reply failed (%s); sending a DM", exc.response.get("error"))
+    else:
+        return
+    try:
+        await client.chat_postMessage(channel=user, **message)
+    except SlackApiError as exc:
+        logger.warning("could not tell %s the outcome: %s", user, exc.response.get("error"))
+
+
+def register(app: AsyncApp, ctx: HandlerContext) -> None:
+    listeners = CommandListeners(build_runner(ctx))
+    app.command("/sentry")(answered(listeners.sentry_command))
+    app.action(REPLY_SHARE)(answered(listeners.share_reply))
+    app.action(ISSUES_MORE)(answered(listeners.more_issues))
+    app.action(REPLY_OPEN)(answered(open_in_sentry))
+    app.view(DELETE_CONFIRM_CALLBACK)(answered(listeners.delete_confirmed))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -27,8 +28,9 @@ from bot.handlers.card_actions import (
 )
 from bot.slack import actions
 from bot.slack.actions import ActionValue
-from bot.slack.notifier import Posted
+from bot.slack.notifier import Posted, SlackNotifier
 from bot.triage.identity import Identity
+from bot.triage.service import TriageService
 from bot.triage.vocabulary import VERBS, TriageAction
 
 logger = logging.getLogger(__name__)
@@ -36,11 +38,15 @@ logger = logging.getLogger(__name__)
 FAILED = "Something went wrong applying that; nothing may have changed. Please try again."
 
 
-def register(app: AsyncApp, ctx: HandlerContext) -> None:
-    @app.action(actions.DIGEST_TRIAGE)
-    @answered
+@dataclass(frozen=True, slots=True)
+class DigestActions:
+    """The listener of a digest line's overflow menu, with what it triages and redraws through."""
+
+    triage: TriageService
+    notifier: SlackNotifier
+
     async def digest_triage(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
         if not isinstance(body.get("response_url"), str):
@@ -54,7 +60,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             await respond(text=STALE_CONTROL, response_type="ephemeral", replace_original=False)
             return
         try:
-            result = await ctx.triage.apply(
+            result = await self.triage.apply(
                 slack_user=slack_user,
                 slack_team=slack_team,
                 issue_ids=[value.issue_id],
@@ -77,7 +83,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         try:
             for issue in result.changed:
                 blocks = replace_issue_line(original.get("blocks") or [], issue)
-                outcome = await ctx.notifier.update(
+                outcome = await self.notifier.update(
                     channel, ts, {"text": original.get("text") or "", "blocks": blocks}
                 )
                 if not isinstance(outcome, Posted):
@@ -86,6 +92,11 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
                     )
         except Exception:
             logger.exception("redrawing a digest line failed")
+
+
+def register(app: AsyncApp, ctx: HandlerContext) -> None:
+    listeners = DigestActions(triage=ctx.triage, notifier=ctx.notifier)
+    app.action(actions.DIGEST_TRIAGE)(answered(listeners.digest_triage))
 
 
 def _channel(body: dict[str, Any]) -> str:

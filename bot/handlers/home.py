@@ -13,6 +13,7 @@ import functools
 import logging
 import zoneinfo
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -31,6 +32,7 @@ from bot.handlers.card_actions import (
 from bot.home import modals
 from bot.home import view as home_view
 from bot.home.modals import ModalMetadataError, Target
+from bot.home.service import HomeService
 from bot.routing import DigestChange, FieldProblem, RoutingRefused, RoutingService
 from bot.sentry.errors import SentryError
 from bot.sentry.models import Issue
@@ -40,6 +42,7 @@ from bot.slack.escape import plain
 from bot.store.routes import Route
 from bot.triage import vocabulary
 from bot.triage.identity import Identity
+from bot.triage.service import TriageService
 from bot.triage.vocabulary import TriageAction
 
 logger = logging.getLogger(__name__)
@@ -59,7 +62,7 @@ NO_MODAL = "The form could not be opened in time. Please use the button again."
 
 
 async def redraw(
-    ctx: HandlerContext,
+    home: HomeService,
     slack_user: str,
     slack_team: str,
     *,
@@ -67,16 +70,16 @@ async def redraw(
     changed: Sequence[Issue] = (),
 ) -> None:
     """Draw the person's tab again from fresh searches, `notice` at the top."""
-    if ctx.home is None:
-        return
-    ctx.home.forget(slack_user)
-    await ctx.home.show(
-        slack_user=slack_user, slack_team=slack_team, notice=notice, changed=changed
-    )
+    home.forget(slack_user)
+    await home.show(slack_user=slack_user, slack_team=slack_team, notice=notice, changed=changed)
 
 
 async def triage_click(
-    ctx: HandlerContext, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    triage: TriageService,
+    home: HomeService,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
 ) -> None:
     """A card control clicked in the Home tab (already acknowledged): through the triage
     service like any card, then the tab is drawn again with the outcome."""
@@ -87,7 +90,7 @@ async def triage_click(
             raise ActionValueError(f"{value.op!r} is not a triage action")
     except ActionValueError as exc:
         logger.info("a Home tab control could not be read: %s", exc)
-        await redraw(ctx, slack_user, slack_team, notice=STALE_CONTROL)
+        await redraw(home, slack_user, slack_team, notice=STALE_CONTROL)
         return
     choice = value.choice
     if choice is not None and choice.asks is not None:
@@ -101,7 +104,7 @@ async def triage_click(
             )
         except SlackApiError as exc:
             logger.warning("views.open failed: %s", exc.response.get("error"))
-            await redraw(ctx, slack_user, slack_team, notice=NO_MODAL)
+            await redraw(home, slack_user, slack_team, notice=NO_MODAL)
         return
 
     def operation(who: Identity) -> TriageAction:
@@ -110,7 +113,7 @@ async def triage_click(
         return chosen
 
     try:
-        result = await ctx.triage.apply(
+        result = await triage.apply(
             slack_user=slack_user,
             slack_team=slack_team,
             issue_ids=[value.issue_id],
@@ -120,11 +123,13 @@ async def triage_click(
         )
     except Exception:
         logger.exception("triage from the Home tab failed")
-        await redraw(ctx, slack_user, slack_team, notice=FAILED)
+        await redraw(home, slack_user, slack_team, notice=FAILED)
         return
     if result.duplicate:
         return
-    await redraw(ctx, slack_user, slack_team, notice=result_message(result), changed=result.changed)
+    await redraw(
+        home, slack_user, slack_team, notice=result_message(result), changed=result.changed
+    )
 
 
 async def _open(client: AsyncWebClient, body: dict[str, Any], modal: dict[str, Any]) -> None:
@@ -132,24 +137,6 @@ async def _open(client: AsyncWebClient, body: dict[str, Any], modal: dict[str, A
         await client.views_open(trigger_id=str(body.get("trigger_id") or ""), view=modal)
     except SlackApiError as exc:
         logger.warning("views.open failed: %s", exc.response.get("error"))
-
-
-def _routing(ctx: HandlerContext) -> RoutingService:
-    assert ctx.routing is not None
-    return ctx.routing
-
-
-async def _member_or_explain(
-    ctx: HandlerContext, body: dict[str, Any], client: AsyncWebClient
-) -> Identity | None:
-    slack_user, slack_team = user_and_team(body)
-    try:
-        return await _routing(ctx).member(slack_user=slack_user, slack_team=slack_team)
-    except RoutingRefused as exc:
-        await _open(client, body, modals.error_modal("Not allowed", exc.message))
-    except SentryError as exc:
-        await _open(client, body, modals.error_modal("Sentry is unavailable", str(exc)))
-    return None
 
 
 def _row_text(route: Route) -> str:
@@ -197,60 +184,53 @@ def _zones(query: str) -> list[dict[str, Any]]:
     ]
 
 
-def register(app: AsyncApp, ctx: HandlerContext) -> None:
-    if ctx.home is None or ctx.routing is None:
-        return
-    home = ctx.home
-    routing = ctx.routing
+@dataclass(frozen=True, slots=True)
+class HomeListeners:
+    """The listeners of the Home tab, drawing it through `home` and changing routes and digests
+    through `routing`."""
 
-    @app.event("app_home_opened")
-    async def home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
+    home: HomeService
+    routing: RoutingService
+
+    async def home_opened(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         # Events are acknowledged by Bolt before this runs.
         if event.get("tab") != "home":
             return
         slack_user = str(event.get("user") or "")
         team = str(body.get("team_id") or (event.get("view") or {}).get("team_id") or "")
         try:
-            await home.show(slack_user=slack_user, slack_team=team)
+            await self.home.show(slack_user=slack_user, slack_team=team)
         except Exception:
             logger.exception("the Home tab of %s could not be drawn", slack_user)
 
-    @app.action(home_view.REFRESH)
-    @answered
-    async def refresh(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def refresh(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         slack_user, slack_team = user_and_team(body)
-        await redraw(ctx, slack_user, slack_team)
+        await redraw(self.home, slack_user, slack_team)
 
-    @app.action(home_view.ROUTE_ADD)
-    @answered
-    async def add_route(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def add_route(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        if await _member_or_explain(ctx, body, client) is not None:
+        if await self._member_or_explain(body, client) is not None:
             await _open(client, body, modals.route_modal(Target("route", None)))
 
-    @app.action(home_view.DIGEST_ADD)
-    @answered
-    async def add_digest(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def add_digest(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        if await _member_or_explain(ctx, body, client) is not None:
+        if await self._member_or_explain(body, client) is not None:
             await _open(client, body, modals.digest_modal(Target("digest", None)))
 
-    @app.action(home_view.ROUTE_MENU)
-    @answered
     async def route_menu(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
         chosen = home_view.parse_menu_value((action.get("selected_option") or {}).get("value"))
         if chosen is None:
             await _open(client, body, modals.error_modal("Route", STALE_CONTROL))
             return
-        if await _member_or_explain(ctx, body, client) is None:
+        if await self._member_or_explain(body, client) is None:
             return
         verb, route_id = chosen
         try:
-            route = await routing.editable_route(route_id)
+            route = await self.routing.editable_route(route_id)
         except RoutingRefused as exc:
             await _open(client, body, modals.error_modal("Route", exc.message))
             return
@@ -263,27 +243,25 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
                 query=route.query,
                 environment=route.environment,
                 mention=route.mention,
-                group_labels=await _group_labels(routing, route.mention),
+                group_labels=await _group_labels(self.routing, route.mention),
             )
         else:
             modal = modals.remove_modal(target, _row_text(route))
         await _open(client, body, modal)
 
-    @app.action(home_view.DIGEST_MENU)
-    @answered
     async def digest_menu(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
         chosen = home_view.parse_menu_value((action.get("selected_option") or {}).get("value"))
         if chosen is None:
             await _open(client, body, modals.error_modal("Digest", STALE_CONTROL))
             return
-        if await _member_or_explain(ctx, body, client) is None:
+        if await self._member_or_explain(body, client) is None:
             return
         verb, digest_id = chosen
         try:
-            digest = await routing.editable_digest(digest_id)
+            digest = await self.routing.editable_digest(digest_id)
         except RoutingRefused as exc:
             await _open(client, body, modals.error_modal("Digest", exc.message))
             return
@@ -303,12 +281,10 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             modal = modals.remove_modal(target, home_view.digest_text(row))
         await _open(client, body, modal)
 
-    @app.options(modals.PROJECTS_PICKER)
-    @answered
-    async def project_options(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def project_options(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         query = str(body.get("value") or "")[:MAX_QUERY]
         try:
-            slugs = await asyncio.wait_for(routing.project_slugs(query), OPTIONS_BUDGET)
+            slugs = await asyncio.wait_for(self.routing.project_slugs(query), OPTIONS_BUDGET)
         except Exception:
             logger.exception("cannot load Sentry projects for the project picker")
             slugs = []
@@ -319,14 +295,12 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             ]
         )
 
-    @app.options(modals.GROUPS_PICKER)
-    @answered
-    async def group_options(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def group_options(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         query = str(body.get("value") or "")[:MAX_QUERY]
         found: list[dict[str, Any]] = []
-        if routing.groups is not None:
+        if self.routing.groups is not None:
             try:
-                groups = await asyncio.wait_for(routing.groups.search(query), OPTIONS_BUDGET)
+                groups = await asyncio.wait_for(self.routing.groups.search(query), OPTIONS_BUDGET)
             except Exception:
                 logger.exception("cannot load Slack user groups for the route form")
                 groups = []
@@ -336,52 +310,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             ]
         await ack(options=found)
 
-    @app.options(modals.TIMEZONE_PICKER)
-    @answered
-    async def timezone_options(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack(options=_zones(str(body.get("value") or "")[:MAX_QUERY]))
-
-    async def submitted(
-        ack: AsyncAck, body: dict[str, Any], view_: dict[str, Any], kind: str
-    ) -> Target | None:
-        try:
-            target = Target.decode(view_.get("private_metadata"))
-            if target.kind != kind:
-                raise ModalMetadataError("another kind of form")
-        except ModalMetadataError as exc:
-            logger.info("a Home modal could not be read: %s", exc)
-            await ack(response_action="errors", errors={modals.CHANNEL_BLOCK: STALE_MODAL})
-            return None
-        return target
-
-    async def refuse(ack: AsyncAck, block: str | None, message: str) -> None:
-        """An error on the form's field, or (a form without inputs) the form replaced by the
-        explanation: Slack shows `errors` on input blocks only (Slack docs: modals,
-        "Displaying errors in views")."""
-        if block is None:
-            await ack(response_action="update", view=modals.error_modal("Not done", message))
-        else:
-            await ack(response_action="errors", errors={block: message})
-
-    async def member_for_modal(
-        ack: AsyncAck, body: dict[str, Any], block: str | None
-    ) -> Identity | None:
-        slack_user, slack_team = user_and_team(body)
-        try:
-            return await asyncio.wait_for(
-                routing.member(slack_user=slack_user, slack_team=slack_team), SUBMIT_BUDGET
-            )
-        except RoutingRefused as exc:
-            await refuse(ack, block, exc.message)
-        except SentryError as exc:
-            await refuse(ack, block, f"Sentry is unavailable: {exc}")
-        except TimeoutError:
-            await refuse(ack, block, SLOW)
-        return None
-
-    @app.view(modals.ROUTE_SAVE)
-    @answered
-    async def route_saved(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def route_saved(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         target = await submitted(ack, body, view, "route")
         if target is None:
             return
@@ -389,7 +318,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         if isinstance(form, dict):
             await ack(response_action="errors", errors=form)
             return
-        who = await member_for_modal(ack, body, modals.CHANNEL_BLOCK)
+        who = await self._member_for_modal(ack, body, modals.CHANNEL_BLOCK)
         if who is None:
             return
         try:
@@ -401,7 +330,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
                 mention=form.mention,
             )
             route = await asyncio.wait_for(
-                routing.save_route(who, target.row_id, spec), SUBMIT_BUDGET
+                self.routing.save_route(who, target.row_id, spec), SUBMIT_BUDGET
             )
         except FieldProblem as exc:
             await ack(response_action="errors", errors={exc.field: exc.message})
@@ -419,32 +348,30 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         await ack()
         verb = "added" if target.row_id is None else "changed"
         await redraw(
-            ctx,
+            self.home,
             who.slack_user,
             who.slack_team,
             notice=f"Route {verb}: new issues matching it go to #{route.channel}.",
         )
 
-    @app.view(modals.ROUTE_REMOVE)
-    @answered
-    async def route_removed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def route_removed(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
         target = await submitted(ack, body, view, "route")
         if target is None or target.row_id is None:
             return
-        who = await member_for_modal(ack, body, None)
+        who = await self._member_for_modal(ack, body, None)
         if who is None:
             return
         try:
-            await routing.remove_route(who, target.row_id)
+            await self.routing.remove_route(who, target.row_id)
         except RoutingRefused as exc:
             await refuse(ack, None, exc.message)
             return
         await ack()
-        await redraw(ctx, who.slack_user, who.slack_team, notice="Route removed.")
+        await redraw(self.home, who.slack_user, who.slack_team, notice="Route removed.")
 
-    @app.view(modals.DIGEST_SAVE)
-    @answered
-    async def digest_saved(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def digest_saved(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         target = await submitted(ack, body, view, "digest")
         if target is None:
             return
@@ -452,12 +379,14 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         if isinstance(form, dict):
             await ack(response_action="errors", errors=form)
             return
-        who = await member_for_modal(ack, body, modals.CHANNEL_BLOCK)
+        who = await self._member_for_modal(ack, body, modals.CHANNEL_BLOCK)
         if who is None:
             return
         change = DigestChange(form.channel, form.projects, form.cron, form.timezone)
         try:
-            await asyncio.wait_for(routing.save_digest(who, target.row_id, change), SUBMIT_BUDGET)
+            await asyncio.wait_for(
+                self.routing.save_digest(who, target.row_id, change), SUBMIT_BUDGET
+            )
         except FieldProblem as exc:
             await ack(response_action="errors", errors={exc.field: exc.message})
             return
@@ -472,21 +401,96 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             await ack(response_action="errors", errors={modals.PROJECTS_BLOCK: SLOW})
             return
         await ack()
-        await redraw(ctx, who.slack_user, who.slack_team, notice="Digest scheduled.")
+        await redraw(self.home, who.slack_user, who.slack_team, notice="Digest scheduled.")
 
-    @app.view(modals.DIGEST_REMOVE)
-    @answered
-    async def digest_removed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def digest_removed(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
         target = await submitted(ack, body, view, "digest")
         if target is None or target.row_id is None:
             return
-        who = await member_for_modal(ack, body, None)
+        who = await self._member_for_modal(ack, body, None)
         if who is None:
             return
         try:
-            await routing.remove_digest(who, target.row_id)
+            await self.routing.remove_digest(who, target.row_id)
         except RoutingRefused as exc:
             await refuse(ack, None, exc.message)
             return
         await ack()
-        await redraw(ctx, who.slack_user, who.slack_team, notice="Digest removed.")
+        await redraw(self.home, who.slack_user, who.slack_team, notice="Digest removed.")
+
+    async def _member_for_modal(
+        self, ack: AsyncAck, body: dict[str, Any], block: str | None
+    ) -> Identity | None:
+        slack_user, slack_team = user_and_team(body)
+        try:
+            return await asyncio.wait_for(
+                self.routing.member(slack_user=slack_user, slack_team=slack_team), SUBMIT_BUDGET
+            )
+        except RoutingRefused as exc:
+            await refuse(ack, block, exc.message)
+        except SentryError as exc:
+            await refuse(ack, block, f"Sentry is unavailable: {exc}")
+        except TimeoutError:
+            await refuse(ack, block, SLOW)
+        return None
+
+    async def _member_or_explain(
+        self, body: dict[str, Any], client: AsyncWebClient
+    ) -> Identity | None:
+        slack_user, slack_team = user_and_team(body)
+        try:
+            return await self.routing.member(slack_user=slack_user, slack_team=slack_team)
+        except RoutingRefused as exc:
+            await _open(client, body, modals.error_modal("Not allowed", exc.message))
+        except SentryError as exc:
+            await _open(client, body, modals.error_modal("Sentry is unavailable", str(exc)))
+        return None
+
+
+async def timezone_options(ack: AsyncAck, body: dict[str, Any]) -> None:
+    await ack(options=_zones(str(body.get("value") or "")[:MAX_QUERY]))
+
+
+async def submitted(
+    ack: AsyncAck, body: dict[str, Any], view_: dict[str, Any], kind: str
+) -> Target | None:
+    try:
+        target = Target.decode(view_.get("private_metadata"))
+        if target.kind != kind:
+            raise ModalMetadataError("another kind of form")
+    except ModalMetadataError as exc:
+        logger.info("a Home modal could not be read: %s", exc)
+        await ack(response_action="errors", errors={modals.CHANNEL_BLOCK: STALE_MODAL})
+        return None
+    return target
+
+
+async def refuse(ack: AsyncAck, block: str | None, message: str) -> None:
+    """An error on the form's field, or (a form without inputs) the form replaced by the
+    explanation: Slack shows `errors` on input blocks only (Slack docs: modals,
+    "Displaying errors in views")."""
+    if block is None:
+        await ack(response_action="update", view=modals.error_modal("Not done", message))
+    else:
+        await ack(response_action="errors", errors={block: message})
+
+
+def register(app: AsyncApp, ctx: HandlerContext) -> None:
+    if ctx.home is None or ctx.routing is None:
+        return
+    listeners = HomeListeners(home=ctx.home, routing=ctx.routing)
+    app.event("app_home_opened")(listeners.home_opened)
+    app.action(home_view.REFRESH)(answered(listeners.refresh))
+    app.action(home_view.ROUTE_ADD)(answered(listeners.add_route))
+    app.action(home_view.DIGEST_ADD)(answered(listeners.add_digest))
+    app.action(home_view.ROUTE_MENU)(answered(listeners.route_menu))
+    app.action(home_view.DIGEST_MENU)(answered(listeners.digest_menu))
+    app.options(modals.PROJECTS_PICKER)(answered(listeners.project_options))
+    app.options(modals.GROUPS_PICKER)(answered(listeners.group_options))
+    app.options(modals.TIMEZONE_PICKER)(answered(timezone_options))
+    app.view(modals.ROUTE_SAVE)(answered(listeners.route_saved))
+    app.view(modals.ROUTE_REMOVE)(answered(listeners.route_removed))
+    app.view(modals.DIGEST_SAVE)(answered(listeners.digest_saved))
+    app.view(modals.DIGEST_REMOVE)(answered(listeners.digest_removed))

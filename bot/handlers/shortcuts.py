@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.conversation.send import NotSent, Sent, ShortcutMessage
+from bot.conversation.send import NotSent, SendToSentry, Sent, ShortcutMessage
 from bot.handlers import HandlerContext
 from bot.handlers.answered import answered
 from bot.handlers.card_actions import user_and_team
@@ -88,21 +89,23 @@ def confirmation(outcome: Sent, short_id: str = "") -> str:
     return f"Sent to Sentry as a comment on {what}."
 
 
-def register(app: AsyncApp, ctx: HandlerContext) -> None:
-    send = ctx.send_to_sentry
-    if send is None:
-        return
+@dataclass(frozen=True, slots=True)
+class ShortcutListeners:
+    """The listeners of "Send to Sentry": the shortcut, the picker's search and its submission,
+    sending through `send`."""
 
-    @app.shortcut(SEND_CALLBACK)
-    @answered
+    send: SendToSentry
+
     async def send_to_sentry(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+        self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
         slack_user, slack_team = user_and_team(body)
         message = shortcut_message(body)
-        checking = asyncio.ensure_future(send.member(slack_user=slack_user, slack_team=slack_team))
-        issue_id = await send.card_issue(message)
+        checking = asyncio.ensure_future(
+            self.send.member(slack_user=slack_user, slack_team=slack_team)
+        )
+        issue_id = await self.send.card_issue(message)
         if issue_id is None and not await checked_in_time(checking):
             # The trigger_id expires 3 s after the click: the picker opens now, and the
             # submission checks membership again (from the warm cache).
@@ -115,37 +118,14 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
         if issue_id is None:
             await open_picker(client, body, message)
             return
-        outcome = await send.send(who=who, message=message, issue_id=issue_id)
+        outcome = await self.send.send(who=who, message=message, issue_id=issue_id)
         text = outcome.reason if isinstance(outcome, NotSent) else confirmation(outcome)
         await respond(text=text, response_type="ephemeral", replace_original=False)
 
-    async def open_picker(
-        client: AsyncWebClient, body: dict[str, Any], message: ShortcutMessage
-    ) -> None:
-        view = build_issue_picker(
-            {
-                "channel": message.channel,
-                "channel_name": message.channel_name,
-                "ts": message.ts,
-                "thread_ts": message.thread_ts,
-                "text": message.text,
-                "author": message.author,
-                "author_name": message.author_name,
-            }
-        )
-        try:
-            await client.views_open(trigger_id=str(body.get("trigger_id") or ""), view=view)
-        except SlackApiError as exc:
-            logger.warning(
-                "could not open the Send to Sentry picker: %s", exc.response.get("error")
-            )
-
-    @app.options(PICK_ISSUE_ACTION)
-    @answered
-    async def issue_options(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def issue_options(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         typed = str(body.get("value") or "")[:MAX_QUERY]
         try:
-            found = await asyncio.wait_for(send.search(typed), OPTIONS_BUDGET)
+            found = await asyncio.wait_for(self.send.search(typed), OPTIONS_BUDGET)
         except Exception:
             logger.exception("cannot search Sentry issues for the Send to Sentry picker")
             found = []
@@ -155,9 +135,7 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             ][:100]
         )
 
-    @app.view(PICK_VIEW)
-    @answered
-    async def issue_picked(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def issue_picked(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         try:
             picked = decode_pick(view.get("private_metadata"))
         except PickMetadataError as exc:
@@ -188,17 +166,17 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
 
         async def deliver() -> tuple[str, str | None]:
             """(answer, block with the problem or None)."""
-            who = await send.member(slack_user=slack_user, slack_team=slack_team)
+            who = await self.send.member(slack_user=slack_user, slack_team=slack_team)
             if isinstance(who, Refusal):
                 return who.reason, None
             target = issue_id
             short_id = picked_label.split(" ", 1)[0]
             if target is None:
-                found = await send.find(str(typed))
+                found = await self.send.find(str(typed))
                 if isinstance(found, NotSent):
                     return found.reason, TYPED_ISSUE_BLOCK
                 target, short_id = found.id, found.short_id
-            outcome = await send.send(who=who, message=message, issue_id=target)
+            outcome = await self.send.send(who=who, message=message, issue_id=target)
             if isinstance(outcome, NotSent):
                 return outcome.reason, None
             return confirmation(outcome, short_id), None
@@ -211,3 +189,32 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
             await ack(response_action="errors", errors={block: answer})
         else:
             await ack(response_action="update", view=notice_view(answer, title="Send to Sentry"))
+
+
+async def open_picker(
+    client: AsyncWebClient, body: dict[str, Any], message: ShortcutMessage
+) -> None:
+    view = build_issue_picker(
+        {
+            "channel": message.channel,
+            "channel_name": message.channel_name,
+            "ts": message.ts,
+            "thread_ts": message.thread_ts,
+            "text": message.text,
+            "author": message.author,
+            "author_name": message.author_name,
+        }
+    )
+    try:
+        await client.views_open(trigger_id=str(body.get("trigger_id") or ""), view=view)
+    except SlackApiError as exc:
+        logger.warning("could not open the Send to Sentry picker: %s", exc.response.get("error"))
+
+
+def register(app: AsyncApp, ctx: HandlerContext) -> None:
+    if ctx.send_to_sentry is None:
+        return
+    listeners = ShortcutListeners(ctx.send_to_sentry)
+    app.shortcut(SEND_CALLBACK)(answered(listeners.send_to_sentry))
+    app.options(PICK_ISSUE_ACTION)(answered(listeners.issue_options))
+    app.view(PICK_VIEW)(answered(listeners.issue_picked))

@@ -65,17 +65,22 @@ async def redraw_after_triage(
         logger.warning("could not redraw an unfurled card in %s: %s", card.channel, problem)
 
 
-def register(app: AsyncApp, ctx: HandlerContext) -> None:
-    unfurler = ctx.unfurls
-    if unfurler is None:
-        return
+@dataclass(frozen=True, slots=True)
+class UnfurlListeners:
+    """The listener of `link_shared`, unfurling through `unfurler`."""
 
-    @app.event("link_shared")
-    @answered
-    async def link_shared(body: dict[str, Any]) -> None:
+    unfurler: Unfurler
+
+    async def link_shared(self, body: dict[str, Any]) -> None:
         # Bolt acknowledges events before their listener runs.
         shared = read_link_shared(body)
         if shared is None:
             logger.info("a link_shared event named no link or target to unfurl")
             return
-        await unfurler.links_shared(shared)
+        await self.unfurler.links_shared(shared)
+
+
+def register(app: AsyncApp, ctx: HandlerContext) -> None:
+    if ctx.unfurls is None:
+        return
+    app.event("link_shared")(answered(UnfurlListeners(ctx.unfurls).link_shared))

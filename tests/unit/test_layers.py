@@ -1,15 +1,25 @@
-"""Dependencies point one way: the triage domain knows nothing of Slack.
+"""Dependencies point one way: the triage domain knows nothing of Slack; and the Slack listeners
+are importable functions, not closures hidden inside `register`.
 
-Read from the import statements themselves (with `ast`), so an import anywhere in a module,
-inside a function or under `TYPE_CHECKING` included, counts.
+The first is read from the import statements themselves (with `ast`), so an import anywhere in a
+module, inside a function or under `TYPE_CHECKING` included, counts; the second from the listeners
+Bolt holds once the composition root has registered them.
 """
 
 from __future__ import annotations
 
 import ast
+import asyncio
+import importlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from bot.config_file import BotConfig, RouteSpec
+from bot.runtime import Runtime
+from bot.settings import load_settings
+from tests.e2e.harness import TOKENS
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIAGE = ROOT / "bot" / "triage"
@@ -83,3 +93,58 @@ def test_every_form_of_a_slack_import_is_seen(source: str) -> None:
 )
 def test_other_imports_pass(source: str) -> None:
     assert forbidden(imported_modules(source, "bot.triage.example")) == set()
+
+
+@pytest.fixture(scope="module")
+def listener_names(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[tuple[str, str]]]:
+    """(module, qualified name) of every listener the composition root binds on the Bolt app,
+    read from what Bolt stores (`AsyncApp._async_listeners`, each an `AsyncCustomListener` whose
+    `ack_function` is the function Bolt calls). Nothing is sent: the addresses are never called."""
+    workdir = tmp_path_factory.mktemp("listeners")
+    settings = load_settings(
+        {
+            "SENTRY_HOST": "http://127.0.0.1:9",
+            "SENTRY_TOKEN": TOKENS["SENTRY_TOKEN"],
+            "SENTRY_ORG": "acme",
+            "SLACK_BOT_TOKEN": TOKENS["SLACK_BOT_TOKEN"],
+            "SLACK_SIGNING_SECRET": TOKENS["SLACK_SIGNING_SECRET"],
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",
+            "DATABASE_URL": f"sqlite:///{workdir}/bot.sqlite3",
+        },
+        cwd=workdir,
+    )
+    runtime = Runtime(settings, BotConfig(routes=(RouteSpec(channel="C0000000001"),)))
+    try:
+        yield [
+            (listener.ack_function.__module__, listener.ack_function.__qualname__)
+            for listener in runtime.bolt._async_listeners
+        ]
+    finally:
+        asyncio.run(runtime.close())
+
+
+def test_every_listener_module_is_read(listener_names: list[tuple[str, str]]) -> None:
+    modules = {module for module, _ in listener_names}
+    assert {
+        "bot.handlers.card_actions",
+        "bot.handlers.commands",
+        "bot.handlers.digest_actions",
+        "bot.handlers.fallbacks",
+        "bot.handlers.home",
+        "bot.handlers.shortcuts",
+        "bot.handlers.unfurls",
+    } <= modules
+
+
+def test_listeners_are_importable_functions_not_closures(
+    listener_names: list[tuple[str, str]],
+) -> None:
+    """Each listener is a module's function or a method of a module's class (a closure's
+    qualified name has `<locals>`), so it can be imported and tested on its own."""
+    closures = [(module, name) for module, name in listener_names if "<locals>" in name]
+    assert closures == []
+    for module, name in listener_names:
+        found: object = importlib.import_module(module)
+        for part in name.split("."):
+            found = getattr(found, part)
+        assert callable(found), (module, name)
