@@ -128,6 +128,11 @@ class LiveUnfurls:
             now=self._clock(),
         )
 
+    async def forget(self, target: UnfurlTarget) -> None:
+        """Slack did not take the cards just recorded for this message: keep none of them."""
+        if target.channel and target.ts:
+            await self._store.drop_message(target.channel, target.ts)
+
     async def tracks(self, channel: str, message_ts: str, url: str) -> bool:
         return await self._store.find(channel, message_ts, url) is not None
 

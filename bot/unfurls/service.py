@@ -54,6 +54,8 @@ class Ledger(Protocol):
 
     async def tracks(self, channel: str, message_ts: str, url: str) -> bool: ...
 
+    async def forget(self, target: UnfurlTarget) -> None: ...
+
 
 class Viewers(Protocol):
     async def identify(
@@ -92,6 +94,21 @@ class Unfurler:
                 found[url] = ref
         return found
 
+    async def _record(
+        self, shared: SharedLinks, cards: Mapping[str, tuple[Issue, Mapping[str, Any]]]
+    ) -> bool:
+        """Remember the cards about to be unfurled, to keep them current; False if not."""
+        if self._ledger is None:
+            return False
+        try:
+            await self._ledger.unfurled(shared.target, cards)
+        except Exception:
+            logger.exception(
+                "the unfurled cards shared by %s will not be kept current", shared.user
+            )
+            return False
+        return True
+
     async def links_shared(self, shared: SharedLinks) -> int:
         """Unfurl what may be unfurled; returns how many links got a card."""
         if shared.shared_externally:
@@ -118,17 +135,15 @@ class Unfurler:
         unfurls = {url: {"blocks": list(card["blocks"])} for url, (_, card) in cards.items()}
         if not unfurls:
             return 0
+        # Recorded before Slack shows them, so a click on a card the moment it appears finds
+        # it kept current; forgotten again when Slack does not take them.
+        recorded = await self._record(shared, cards)
         problem = await self._screen.unfurl(shared.target, unfurls)
         if problem:
             logger.warning("Slack did not take the unfurl of %d link(s): %s", len(unfurls), problem)
+            if recorded and self._ledger is not None:
+                await self._ledger.forget(shared.target)
             return 0
-        if self._ledger is not None:
-            try:
-                await self._ledger.unfurled(shared.target, cards)
-            except Exception:
-                logger.exception(
-                    "the unfurled cards shared by %s will not be kept current", shared.user
-                )
         logger.info("unfurled %d Sentry link(s) shared by %s", len(unfurls), shared.user)
         return len(unfurls)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.conftest import BotFactory
+from tests.e2e.conftest import BotFactory, searches
 from tests.fakes import slack_requests as sr
 from tests.fakes.sentry_server import FakeSentry
 from tests.fakes.slack_server import FakeSlack
@@ -31,6 +31,10 @@ def test_socket_mode_unfurls_a_shared_link_and_triage_redraws_it(
     url = issue_url(sentry, issue["id"])
     with make_bot(socket_mode=True, POLL_INTERVAL_SECONDS="3600") as process:
         process.wait_ready()
+        # The start-up cycle has run (searched; what it compares follows at once): no cycle
+        # runs during the scenario, so every chat.unfurl counted below is the share's or the
+        # click's.
+        sentry.wait_for(lambda: searches(sentry) >= 1, 20)
         shared = share(slack, ANA, [url])
         ack = deliver_socket(slack, shared)
         assert set(ack) == {"envelope_id"}
