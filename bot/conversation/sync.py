@@ -49,7 +49,8 @@ def describe_comment(row: OutboxRow) -> str:
 # Owed replies are tried again (and posts other processes abandoned settled) at least this
 # often while no new comment is owed; at once when one is.
 REDELIVER_EVERY: Final = timedelta(seconds=30)
-MIN_AGREED: Final = 1_000
+# Cards remembered at most (about 100 bytes each); more tracked cards than this start over.
+MAX_AGREED: Final = 50_000
 
 
 class CommentSync:
@@ -80,7 +81,7 @@ class CommentSync:
         self._settled_at_start = False
         # Card id -> the comment count its mark was last seen to hold: a card compared again
         # with the same count needs no database work (the leader's steady state). Bounded by
-        # the tracked cards; forgotten cards are dropped when the map is rebuilt.
+        # MAX_AGREED; cards no longer tracked go when it is reached and the map starts over.
         self._agreed: dict[int, int] = {}
         self._delivered_at: datetime | None = None
 
@@ -92,7 +93,7 @@ class CommentSync:
     async def notice(self, observed: Mapping[int, tuple[str, int]]) -> int:
         """Cards (id -> (issue id, Sentry's `numComments`)) the refresh just compared: issues
         whose count grew past a card's mark are synced; how many comments were newly owed."""
-        if len(self._agreed) > 4 * max(len(observed), MIN_AGREED):
+        if len(self._agreed) > MAX_AGREED:
             self._agreed.clear()
         fresh = {
             card_id: seen
