@@ -70,7 +70,7 @@ def comment_requests(sentry: FakeSentry) -> int:
     return sum(1 for r in sentry.requests if r.path.endswith("/comments/"))
 
 
-def poll() -> None:
+def poll(interval: int = 1) -> None:
     rng = random.Random(20261130)
     started = time.monotonic()
     with fakes() as (sentry, slack), tempfile.TemporaryDirectory() as tmp:
@@ -92,14 +92,16 @@ def poll() -> None:
         ]
         posted = post_cards(slack, issues)
         config = f"routes:\n  - channel: {CHANNEL}\n    projects: [web]\n"
-        bot = bot_process(sentry, slack, Path(tmp), config=config)
+        bot = bot_process(
+            sentry, slack, Path(tmp), config=config, POLL_INTERVAL_SECONDS=str(interval)
+        )
         cards = [PostedCard(issue, CHANNEL, posted[issue.id], now) for issue in issues]
         asyncio.run(prefill_posted(async_database_url(bot.env["DATABASE_URL"]), cards, now=now))
         with bot:
             bot.wait_ready(timeout=60)
             first = wait_cycles(sentry, 3)
             window_started = time.monotonic()
-            last = wait_cycles(sentry, first + STEADY_CYCLES, timeout=120)
+            last = wait_cycles(sentry, first + STEADY_CYCLES, timeout=120 * interval)
             window_seconds = time.monotonic() - window_started
             log = sentry.requests
             starts = [i for i, r in enumerate(log) if is_cycle_start(r)]
@@ -112,17 +114,17 @@ def poll() -> None:
             delays: list[float] = []
             before = comment_requests(sentry)
             for n, issue in enumerate(rng.sample(issues, COMMENTS)):
-                time.sleep(rng.uniform(0.0, 1.0))  # a random moment of the poll cycle
+                time.sleep(rng.uniform(0.0, interval))  # a random moment of the poll cycle
                 text = f"comment {n} from Bo"
                 written = time.monotonic()
                 sentry.add_comment(issue.id, text, by="bo@example.com")
-                poll_until(lambda i=issue, t=text: replied(slack, posted[i.id], t), 30)
+                poll_until(lambda i=issue, t=text: replied(slack, posted[i.id], t), 30 * interval)
                 delays.append(time.monotonic() - written)
             reads_for_comments = comment_requests(sentry) - before
             code = bot.stop()
         p95 = percentile(delays, 0.95)
         print_table(
-            f"comments by polling: {TRACKED:,} tracked cards, POLL_INTERVAL_SECONDS=1, "
+            f"comments by polling: {TRACKED:,} tracked cards, POLL_INTERVAL_SECONDS={interval}, "
             f"cycles {first}..{last} ({elapsed(started)})",
             [
                 Figure("Sentry requests / cycle, nobody commenting", f"{per_cycle:.1f}"),
@@ -203,9 +205,12 @@ def sink() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("section", nargs="?", default="all", choices=["poll", "sink", "all"])
+    parser.add_argument(
+        "--interval", type=int, default=1, help="POLL_INTERVAL_SECONDS for `poll` (default 1)"
+    )
     args = parser.parse_args()
     if args.section in ("poll", "all"):
-        poll()
+        poll(args.interval)
     if args.section in ("sink", "all"):
         sink()
 
