@@ -218,15 +218,25 @@ class HomeListeners:
         if await self._member_or_explain(body, client) is not None:
             await _open(client, body, modals.digest_modal(Target("digest", None)))
 
+    async def _menu_choice(
+        self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, title: str
+    ) -> tuple[str, int] | None:
+        """What a route's or digest's menu asks (edit or remove, which one), from a member; a
+        menu value that does not read, or someone not a member, is told why instead."""
+        chosen = home_view.parse_menu_value((action.get("selected_option") or {}).get("value"))
+        if chosen is None:
+            await _open(client, body, modals.error_modal(title, STALE_CONTROL))
+            return None
+        if await self._member_or_explain(body, client) is None:
+            return None
+        return chosen
+
     async def route_menu(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        chosen = home_view.parse_menu_value((action.get("selected_option") or {}).get("value"))
+        chosen = await self._menu_choice(body, action, client, "Route")
         if chosen is None:
-            await _open(client, body, modals.error_modal("Route", STALE_CONTROL))
-            return
-        if await self._member_or_explain(body, client) is None:
             return
         verb, route_id = chosen
         try:
@@ -253,11 +263,8 @@ class HomeListeners:
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        chosen = home_view.parse_menu_value((action.get("selected_option") or {}).get("value"))
+        chosen = await self._menu_choice(body, action, client, "Digest")
         if chosen is None:
-            await _open(client, body, modals.error_modal("Digest", STALE_CONTROL))
-            return
-        if await self._member_or_explain(body, client) is None:
             return
         verb, digest_id = chosen
         try:
