@@ -18,8 +18,16 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.handlers import HandlerContext, unfurls
+from bot.handlers import HandlerContext, home, unfurls
 from bot.handlers.answered import answered
+from bot.handlers.payloads import (
+    STALE_CONTROL,
+    link_opened,
+    request_key,
+    result_message,
+    selected_value,
+    user_and_team,
+)
 from bot.home.service import HomeService
 from bot.sentry.ids import IssueId
 from bot.slack import actions
@@ -35,7 +43,7 @@ from bot.slack.dialogs import (
 from bot.slack.escape import plain
 from bot.triage import vocabulary
 from bot.triage.identity import Identity
-from bot.triage.service import TriageResult, TriageService
+from bot.triage.service import TriageService
 from bot.triage.vocabulary import CountMode, Ignore, TriageAction
 from bot.unfurls.service import Unfurler
 
@@ -44,60 +52,12 @@ logger = logging.getLogger(__name__)
 OPTIONS_BUDGET = 2.0  # seconds for the member search, within Slack's 3-second acknowledgement
 MAX_QUERY = 100  # what a person types into the assign menu before Slack asks for options
 
-STALE_CONTROL = (
-    "This control could not be read (the card may come from another version of the app), so "
-    "nothing was changed. Use /sentry instead, or open the issue in Sentry."
-)
 STALE_DIALOG = (
     "This dialog could not be read (it may come from another version of the app), so nothing "
     "was changed. Close it and use the card again."
 )
 NO_DIALOG = "The dialog could not be opened in time. Please use the control again."
 FAILED = "Something went wrong applying that; nothing may have changed. Please try again."
-
-
-def request_key(body: dict[str, Any], action: dict[str, Any]) -> str:
-    """One click, however many times Slack delivers it."""
-    container = body.get("container") or {}
-    return ":".join(
-        str(part)
-        for part in (
-            (body.get("user") or {}).get("id", ""),
-            container.get("message_ts") or container.get("view_id", ""),
-            action.get("action_id", ""),
-            action.get("action_ts", ""),
-        )
-    )
-
-
-def selected_value(action: dict[str, Any]) -> object:
-    """The value of the option chosen, or of the button; None when there is neither."""
-    option = action.get("selected_option")
-    if isinstance(option, dict) and "value" in option:
-        return option["value"]
-    return action.get("value")
-
-
-def user_and_team(body: dict[str, Any]) -> tuple[str, str]:
-    user = body.get("user")
-    user = user if isinstance(user, dict) else {}
-    team = body.get("team")
-    team_id = user.get("team_id") or (team.get("id") if isinstance(team, dict) else team)
-    return str(user.get("id") or ""), str(team_id or "")
-
-
-def result_message(result: TriageResult) -> str | None:
-    """What the clicker is told; None when the updated card says it all."""
-    if result.refused:
-        return result.refused
-    if result.failed:
-        return "\n".join(result.failed.values())
-    return None
-
-
-async def open_in_sentry(ack: AsyncAck) -> None:
-    # A link button still sends block_actions; Slack opens the URL itself.
-    await ack()
 
 
 async def open_ignore_count_dialog(
@@ -142,8 +102,6 @@ class CardActions:
         await ack()
         if (body.get("container") or {}).get("type") == "view" and self.home is not None:
             # A card in the Home tab: no response_url there; the tab is redrawn instead.
-            from bot.handlers import home
-
             await home.triage_click(self.triage, self.home, body, action, client)
             return
         if not isinstance(body.get("response_url"), str):
@@ -231,8 +189,6 @@ class CardActions:
             message = FAILED
         if not request.channel and self.home is not None:
             # Opened from the Home tab: the tab shows the outcome.
-            from bot.handlers import home
-
             await home.redraw(self.home, slack_user, slack_team, notice=message)
             return
         if message and request.channel:
@@ -275,7 +231,7 @@ class CardActions:
 
 def register(app: AsyncApp, ctx: HandlerContext) -> None:
     listeners = CardActions(triage=ctx.triage, unfurls=ctx.unfurls, home=ctx.home)
-    app.action(actions.ISSUE_OPEN)(answered(open_in_sentry))
+    app.action(actions.ISSUE_OPEN)(answered(link_opened))
     for action_id in (
         actions.ISSUE_RESOLVE,
         actions.ISSUE_IGNORE,

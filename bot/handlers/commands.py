@@ -23,7 +23,7 @@ from bot.commands.runner import CommandRunner
 from bot.commands.triage import confirm_delete
 from bot.handlers import HandlerContext
 from bot.handlers.answered import answered
-from bot.handlers.card_actions import user_and_team
+from bot.handlers.payloads import link_opened, user_and_team
 from bot.slack.dialogs import DeleteRequest, DialogMetadataError, notice_view
 from bot.slack.replies.links import SentryLinks
 from bot.slack.reply_actions import (
@@ -75,11 +75,6 @@ def build_runner(ctx: HandlerContext) -> CommandRunner:
             routing=ctx.routing,
         )
     )
-
-
-async def open_in_sentry(ack: AsyncAck) -> None:
-    # A link button still sends block_actions; Slack opens the URL itself.
-    await ack()
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,5 +218,5 @@ def register(app: AsyncApp, ctx: HandlerContext) -> None:
     app.command("/sentry")(answered(listeners.sentry_command))
     app.action(REPLY_SHARE)(answered(listeners.share_reply))
     app.action(ISSUES_MORE)(answered(listeners.more_issues))
-    app.action(REPLY_OPEN)(answered(open_in_sentry))
+    app.action(REPLY_OPEN)(answered(link_opened))
     app.view(DELETE_CONFIRM_CALLBACK)(answered(listeners.delete_confirmed))

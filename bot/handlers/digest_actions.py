@@ -19,7 +19,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.digests.builder import replace_issue_line
 from bot.handlers import HandlerContext
 from bot.handlers.answered import answered
-from bot.handlers.card_actions import (
+from bot.handlers.payloads import (
     STALE_CONTROL,
     request_key,
     result_message,

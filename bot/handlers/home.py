@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config_file import RouteSpec
 from bot.handlers import HandlerContext
 from bot.handlers.answered import answered
-from bot.handlers.card_actions import (
+from bot.handlers.payloads import (
     request_key,
     result_message,
     selected_value,

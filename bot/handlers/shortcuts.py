@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.conversation.send import NotSent, SendToSentry, Sent, ShortcutMessage
 from bot.handlers import HandlerContext
 from bot.handlers.answered import answered
-from bot.handlers.card_actions import user_and_team
+from bot.handlers.payloads import user_and_team
 from bot.sentry.ids import IssueId
 from bot.slack.comments import (
     PICK_ISSUE_ACTION,
