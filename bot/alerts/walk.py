@@ -19,25 +19,15 @@ in between only the cards posted since are added, so that a new card is walked a
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 
+from bot.card.batch import MAX_BATCH, MIN_BATCH, batch_size
 from bot.card.store import CardStore, TrackedCard, TrackedCensus
 
-MIN_BATCH = 100
-# At most this many cards are compared per cycle (10 Sentry requests): up to 2,000
-# tracked cards are all checked within two cycles; beyond that every card is checked
-# once every ceil(tracked / 1,000) cycles, so a cycle's cost stays bounded.
-MAX_BATCH = 1_000
 CENSUS_EVERY = 60
 # Cards posted since a census are looked up from a little before it, so that none posted
 # while it was taken is missed (one counted twice only makes the batch larger).
 CENSUS_OVERLAP = timedelta(minutes=1)
-
-
-def batch_size(tracked: int, *, min_batch: int = MIN_BATCH, max_batch: int = MAX_BATCH) -> int:
-    """Half the tracked cards, at least `min_batch` and at most `max_batch`."""
-    return min(max_batch, max(min_batch, math.ceil(tracked / 2)))
 
 
 class TrackedWalk:

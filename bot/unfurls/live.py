@@ -20,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from bot.card.batch import batch_size
 from bot.card.state import decode_last_action, encode_last_action
 from bot.card.state import revision as card_revision
 from bot.sentry.models import Issue, IssueState
@@ -36,10 +36,6 @@ from bot.unfurls.store import NewUnfurl, TrackedUnfurl, UnfurlRow, UnfurlStore
 
 logger = logging.getLogger(__name__)
 
-# As for cards: at least this many unfurls, or half of them, are compared per cycle, so each is
-# compared at least every two cycles, up to MAX_BATCH per cycle.
-MIN_BATCH: Final = 100
-MAX_BATCH: Final = 1_000
 # How often the unfurls are counted (and the old ones forgotten) while none is recorded here:
 # an idle cycle asks the database nothing about unfurls in between. One recorded by this
 # process is counted at the next cycle; one recorded by another replica within this time.
@@ -152,7 +148,7 @@ class LiveUnfurls:
             self._counted_at = now
         if not self._total:
             return []
-        limit = min(MAX_BATCH, max(MIN_BATCH, math.ceil(self._total / 2)))
+        limit = batch_size(self._total)
         return await self._store.tracked(limit=limit)
 
     @staticmethod

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.alerts.walk import TrackedWalk, batch_size
+from bot.alerts.walk import TrackedWalk
+from bot.card.batch import batch_size
 from bot.card.store import CardStore, NewCard
 from bot.outbox.store import OutboxStore
 from bot.store.database import create_engine
