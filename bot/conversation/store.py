@@ -70,6 +70,21 @@ def _insert_ignoring(conn: AsyncConnection, table: sa.Table, keys: list[str]) ->
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
+def thread_issue_query(channel: str, thread_ts: str) -> sa.Select[tuple[str]]:
+    """The issue of the card posted as `thread_ts` in `channel` (found through the outbox's
+    `message_ts` index)."""
+    return (
+        sa.select(cards.c.issue_id)
+        .select_from(cards.join(outbox, cards.c.outbox_id == outbox.c.id))
+        .where(
+            outbox.c.channel == channel,
+            outbox.c.message_ts == thread_ts,
+            outbox.c.posted_as == "card",
+        )
+        .limit(1)
+    )
+
+
 class CommentStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -196,18 +211,8 @@ class CommentStore:
 
     async def issue_of_thread(self, channel: str, thread_ts: str) -> str | None:
         """The issue of the card whose message starts this thread (or is this message)."""
-        query = (
-            sa.select(cards.c.issue_id)
-            .select_from(cards.join(outbox, cards.c.outbox_id == outbox.c.id))
-            .where(
-                cards.c.channel == channel,
-                outbox.c.message_ts == thread_ts,
-                outbox.c.posted_as == "card",
-            )
-            .limit(1)
-        )
         async with self._engine.connect() as conn:
-            found = (await conn.execute(query)).scalar()
+            found = (await conn.execute(thread_issue_query(channel, thread_ts))).scalar()
         return str(found) if found is not None else None
 
     async def record_own(

@@ -192,6 +192,9 @@ sa.Index("ix_outbox_state_producer", outbox.c.state, outbox.c.producer)
 # The card refresh counts and picks the tracked cards (posted as cards, recent enough) every
 # cycle: without this, each cycle reads every message ever posted.
 sa.Index("ix_outbox_posted", outbox.c.state, outbox.c.posted_as, outbox.c.posted_at)
+# A message in Slack is found by its ts (the thread a shortcut was used in): outbox rows are the
+# ledger and are kept, so without this each look-up reads every message ever posted.
+sa.Index("ix_outbox_message_ts", outbox.c.channel, outbox.c.message_ts)
 
 # Version 4: the conversation with Sentry ---------------------------------------------------
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.card.store import CardStore, NewCard
-from bot.conversation.store import CommentStore, Relay
+from bot.conversation.store import CommentStore, Relay, thread_issue_query
 from bot.outbox.store import OutboxStore
+from bot.store.database import create_engine
+from bot.store.migrations import migrate
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -83,3 +88,21 @@ async def test_own_comments_and_their_author(engine: AsyncEngine) -> None:
     await store.record_own(comment_id=6, issue_id="43", author_id=None, now=NOW)
     assert await store.own("42") == ({5}, {"900001"})
     assert await store.own("43") == ({6}, {"900001"})
+
+
+async def test_a_thread_is_found_through_an_index_not_by_reading_every_message(
+    tmp_path: Path,
+) -> None:
+    # Outbox rows are the ledger and are kept for good, so the look-up must not grow with them.
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/bot.sqlite3")
+    try:
+        await migrate(engine)
+        sql = thread_issue_query("C1", "1.000100").compile(
+            dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}
+        )
+        async with engine.connect() as conn:
+            plan = [row[-1] for row in await conn.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}"))]
+    finally:
+        await engine.dispose()
+    assert any("ix_outbox_message_ts" in step for step in plan), plan
+    assert not any(step.startswith("SCAN") for step in plan), plan
