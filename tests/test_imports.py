@@ -11,11 +11,6 @@ import pytest
 
 BOT = Path(__file__).resolve().parents[1] / "bot"
 SLACK_LIBRARIES = ("slack_sdk", "slack_bolt")
-# Edges known to close a cycle, left out of the check until they are gone: the `/sentry`
-# command replies (`bot/slack/replies/`) read the command vocabulary (`bot/commands/help.py`,
-# `model.py`), which itself imports those replies. The test below fails once an edge is gone,
-# so this list only shrinks.
-KNOWN_BACK_EDGES = {("bot.slack", "bot.commands")}
 
 
 def module_name(path: Path) -> str:
@@ -86,16 +81,8 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 
 def test_the_package_graph_has_no_cycle() -> None:
-    graph = package_graph()
-    for source, target in KNOWN_BACK_EDGES:
-        graph[source].discard(target)
-    cycle = find_cycle(graph)
+    cycle = find_cycle(package_graph())
     assert cycle is None, "import cycle between packages: " + " -> ".join(cycle or [])
-
-
-def test_known_back_edges_still_exist() -> None:
-    graph = package_graph()
-    assert [e for e in sorted(KNOWN_BACK_EDGES) if e[1] not in graph[e[0]]] == []
 
 
 def test_alerting_and_triage_do_not_import_each_other() -> None:

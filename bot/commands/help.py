@@ -122,6 +122,12 @@ HELP_BY_NAME: Final[Mapping[str, HelpLine]] = MappingProxyType(
 )
 
 
+def help_lines(topic: str | None) -> tuple[HelpLine, ...]:
+    """The lines `/sentry help [topic]` shows: the topic's, or all for none or an unknown one."""
+    line = HELP_BY_NAME.get(topic) if topic is not None else None
+    return (line,) if line is not None else HELP_LINES
+
+
 def usage(name: str) -> str:
     """The help line of subcommand `name`; for an unknown name, the one of `help`."""
     return str(HELP_BY_NAME.get(name.lower(), HELP_BY_NAME["help"]))

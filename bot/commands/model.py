@@ -178,6 +178,13 @@ class UnsubscribeCommand:
 
     project: str | None = None
 
+    @property
+    def projects(self) -> tuple[str, ...] | None:
+        """None for every route of the channel; () for the every-project route; else the one."""
+        if self.project is None:
+            return None
+        return () if self.project == EVERY_PROJECT else (self.project,)
+
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionsCommand:

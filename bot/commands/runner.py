@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from bot.commands import catalog, issues, subscriptions, triage
 from bot.commands.context import CommandFailure, Invocation, Reply, Services
+from bot.commands.help import help_lines
 from bot.commands.model import (
     AssignCommand,
     Command,
@@ -45,7 +46,7 @@ UseCase = Callable[[Any, Invocation, Services], Awaitable[Reply]]
 
 
 async def show_help(command: HelpCommand, invocation: Invocation, services: Services) -> Reply:
-    return Reply(help_reply(command.topic))
+    return Reply(help_reply(help_lines(command.topic), command.topic))
 
 
 USE_CASES: Final[Mapping[type[Any], UseCase]] = {

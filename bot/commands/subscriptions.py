@@ -104,7 +104,7 @@ async def unsubscribe(
     file_routes = sum(
         1 for r in await services.routes.all() if r.channel == channel and r.source == "file"
     )
-    return Reply(build_unsubscribed(removed, project=command.project, file_routes=file_routes))
+    return Reply(build_unsubscribed(removed, projects=command.projects, file_routes=file_routes))
 
 
 async def subscriptions(

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from bot.commands.help import HELP_LINES
+from bot.commands.model import UnsubscribeCommand
 from bot.sentry.models import Event, ExceptionValue, Frame, Project, Release, TeamRef
 from bot.slack.replies.catalog import ProjectSummary, build_project_list, build_release_detail
 from bot.slack.replies.common import MESSAGE_BLOCKS_MAX, error_reply, help_reply
@@ -23,6 +25,7 @@ from bot.slack.replies.issues import (
     build_issue_list,
 )
 from bot.slack.replies.links import SentryLinks
+from bot.slack.replies.subscriptions import build_unsubscribed
 from bot.slack.replies.triage import (
     DeleteRequest,
     NotChanged,
@@ -174,7 +177,7 @@ def test_delete_modal_names_the_issue_and_carries_it() -> None:
 
 
 def test_help_and_errors_are_escaped() -> None:
-    message = help_reply()
+    message = help_reply(HELP_LINES)
     assert_valid(message)
     assert "&lt;issue…&gt;" in json.dumps(message, ensure_ascii=False)
     assert "<issue" not in json.dumps(message)
@@ -237,3 +240,19 @@ def test_a_query_too_long_for_a_button_gets_no_button() -> None:
     assert not ref.fits()
     message = build_issue_detail(make_issue(), None, share=ref)
     assert "reply.share" not in json.dumps(message)
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        (None, "This channel has no subscription made in Slack."),
+        ("*", "This channel has no subscription to *every project* made in Slack."),
+        ("web", "This channel has no subscription to *web* made in Slack."),
+    ],
+)
+def test_unsubscribing_what_is_not_there_names_what_was_asked_for(
+    typed: str | None, says: str
+) -> None:
+    reply = build_unsubscribed(0, projects=UnsubscribeCommand(typed).projects, file_routes=0)
+    assert_valid(reply)
+    assert says in json.dumps(reply)

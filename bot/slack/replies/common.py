@@ -8,9 +8,8 @@ blocks, block elements, composition objects).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
-from bot.commands.help import HELP_BY_NAME, HELP_LINES, HelpLine
 from bot.slack.escape import (
     escape_mrkdwn,
     http_url,
@@ -102,17 +101,26 @@ def error_reply(message: str, usage: str) -> JSON:
     }
 
 
-def _help_line(line: HelpLine) -> str:
+class HelpEntry(Protocol):
+    """One subcommand's help as the command vocabulary states it (`bot.commands.help`)."""
+
+    @property
+    def syntax(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def example(self) -> str: ...
+
+
+def _help_line(line: HelpEntry) -> str:
     return (
         f"`/sentry {escape_mrkdwn(line.syntax)}` — {escape_mrkdwn(line.summary)}. "
         f"_Example:_ `/sentry {escape_mrkdwn(line.example)}`"
     )
 
 
-def help_reply(topic: str | None = None) -> JSON:
-    """Every subcommand with one example (or only `topic`'s), as the parser knows them."""
-    line = HELP_BY_NAME.get(topic) if topic is not None else None
-    lines = [line] if line is not None else list(HELP_LINES)
+def help_reply(lines: Sequence[HelpEntry], topic: str | None = None) -> JSON:
+    """`lines` with one example each: every subcommand's, or `topic`'s."""
     text = "/sentry help" if topic is None else f"/sentry help {topic}"
     blocks = [section("*Sentry in Slack* — what `/sentry` can do:")] if topic is None else []
     blocks += line_sections([f"• {_help_line(line)}" for line in lines])

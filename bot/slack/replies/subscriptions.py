@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from bot.commands.model import EVERY_PROJECT
 from bot.slack.card import slack_date
 from bot.slack.escape import mrkdwn, one_line
 from bot.slack.replies.common import JSON, code, context, finish, line_sections, section
@@ -82,12 +81,10 @@ def build_subscribed(route: RouteView, *, existed: bool) -> JSON:
     return finish(text, [section(f"{head}\n{route_line(route)}")])
 
 
-def build_unsubscribed(removed: int, *, project: str | None, file_routes: int) -> JSON:
-    if project is None:
-        what = "subscription"
-    else:
-        named = _projects(() if project == EVERY_PROJECT else (project,))
-        what = f"subscription to {named}"
+def build_unsubscribed(removed: int, *, projects: Sequence[str] | None, file_routes: int) -> JSON:
+    """`projects`: None when every subscription of the channel was asked for, () for the one to
+    every project."""
+    what = "subscription" if projects is None else f"subscription to {_projects(projects)}"
     if removed:
         noun = "subscription" if removed == 1 else "subscriptions"
         head = f":white_check_mark: Removed {removed} {noun} of this channel."
