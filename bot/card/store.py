@@ -9,7 +9,7 @@ cards posted as cards are kept current.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -131,18 +131,6 @@ class CardStore:
                     ],
                 )
             return len(fresh)
-
-    async def known(self, channel: str, issue_ids: Iterable[str]) -> set[str]:
-        ids = list(issue_ids)
-        if not ids:
-            return set()
-        async with self._engine.connect() as conn:
-            rows = await conn.execute(
-                sa.select(cards.c.issue_id).where(
-                    cards.c.channel == channel, cards.c.issue_id.in_(ids)
-                )
-            )
-            return {r.issue_id for r in rows}
 
     async def owed(self) -> list[CardRow]:
         """Every owed card, oldest issue first (the order cards are delivered in)."""

@@ -59,9 +59,6 @@ class MemberDirectory:
             self._teams = tuple(teams)
             self._loaded_at = self._clock()
 
-    def invalidate(self) -> None:
-        self._loaded_at = None
-
     async def member_by_email(self, email: str) -> Member | None:
         await self._ensure()
         wanted = email.strip().lower()

@@ -25,7 +25,12 @@ async def test_enqueue_is_idempotent_per_channel_and_issue(engine: AsyncEngine) 
     assert await store.enqueue([new("1"), new("2"), new("1", channel="C2")]) == 3
     assert await store.enqueue([new("1"), new("2"), new("3")]) == 1
     assert await store.count() == 4
-    assert await store.known("C1", ["1", "2", "3", "9"]) == {"1", "2", "3"}
+    assert {(r.channel, r.issue_id) for r in await store.owed()} == {
+        ("C1", "1"),
+        ("C1", "2"),
+        ("C1", "3"),
+        ("C2", "1"),
+    }
 
 
 async def test_owed_rows_come_oldest_first(engine: AsyncEngine) -> None:
