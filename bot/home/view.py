@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from bot.sentry.models import Issue
-from bot.slack.card import COMPACT_BLOCKS, build_issue_summary
+from bot.slack.card import build_issue_summary
 from bot.slack.escape import http_url, link, mention, mrkdwn, one_line, plain
 
 JSON = dict[str, Any]
@@ -324,11 +324,6 @@ def build_home_problem(problem: HomeProblem) -> JSON:
         }
     )
     return {"type": "home", "blocks": blocks}
-
-
-def issue_blocks_budget() -> int:
-    """The most blocks the two issue lists take (headers, issues, footers)."""
-    return 2 * (2 + ISSUES_PER_SECTION * COMPACT_BLOCKS)
 
 
 def parse_menu_value(value: object) -> tuple[str, int] | None:

@@ -449,18 +449,6 @@ def build_regression_reply(issue: Issue) -> JSON:
 # ---- the storm summary ----------------------------------------------------------------------
 
 
-def split_storm(
-    issues: Sequence[Issue], max_per_message: int = STORM_MAX_ISSUES
-) -> list[tuple[Issue, ...]]:
-    """Cut a storm into chunks that `build_storm_summary` renders within Slack's limits."""
-    if not 1 <= max_per_message <= STORM_MAX_ISSUES:
-        raise ValueError(f"max_per_message must be between 1 and {STORM_MAX_ISSUES}")
-    return [
-        tuple(issues[start : start + max_per_message])
-        for start in range(0, len(issues), max_per_message)
-    ]
-
-
 def storm_line(issue: Issue) -> str:
     """One issue in a storm summary, at most STORM_LINE_MAX characters."""
     title = one_line(issue.title) or "(no title)"

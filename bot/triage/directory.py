@@ -76,10 +76,6 @@ class MemberDirectory:
         await self._ensure()
         return [t.slug for t in self._teams]
 
-    async def member_by_user_id(self, user_id: str) -> Member | None:
-        await self._ensure()
-        return next((m for m in self._members if m.user_id == user_id), None)
-
     async def search(self, query: str, *, limit: int = MAX_OPTIONS) -> list[Assignable]:
         """Members and teams whose name, e-mail or slug contains the text; prefixes first."""
         await self._ensure()

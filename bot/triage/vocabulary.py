@@ -198,17 +198,6 @@ def action_for(verb: str, word: str, *, me: str) -> TriageAction | None:
     raise ValueError(f"no triage action for {verb!r} {word!r}")
 
 
-def verb_of(action: TriageAction) -> Verb:
-    match action:
-        case Resolve():
-            return "resolve"
-        case Ignore():
-            return "ignore"
-        case Assign():
-            return "assign"
-    return "unresolve"
-
-
 def card_word(action: TriageAction) -> str | None:
     """The word of the card control that leads to this action: its row's, the asking row's for
     a count, the actor for an assignee; None when no control offers it (a duration without a
