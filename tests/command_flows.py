@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any, Protocol
 
 from tests.e2e.harness import TOKENS
@@ -152,3 +153,45 @@ ORG_ISSUES = "/api/0/organizations/acme/issues/"
 
 def issue_path(ref: str, rest: str = "") -> str:
     return f"/api/0/organizations/acme/issues/{ref}/{rest}"
+
+
+def add_members(sentry: FakeSentry) -> None:
+    """Sentry's side of the cast: an admin, two members, a billing member, a team and two
+    projects (one owned by the team)."""
+    sentry.add_member("ada@acme.test", name="Ada Admin", role="admin")
+    sentry.add_member("mo@acme.test", name="Mo Member", role="member")
+    sentry.add_member("bill@acme.test", name="Bill Billing", role="billing")
+    sentry.add_member("pat@acme.test", name="Pat Peer", role="member")
+    sentry.add_team("backend", members=["mo@acme.test"])
+    sentry.create_project("web", platform="javascript", teams=["backend"])
+    sentry.create_project("api", platform="python")
+
+
+def add_people(slack: FakeSlack) -> None:
+    """Slack's side: the same people (Pat's e-mail in another case), and a stranger Sentry does
+    not know, in the triage channel's workspace."""
+    slack.add_channel(CHANNEL, "triage")
+    slack.add_user(ADMIN, "ada@acme.test", "ada")
+    slack.add_user(MEMBER, "mo@acme.test", "mo")
+    slack.add_user(BILLING, "bill@acme.test", "bill")
+    slack.add_user(STRANGER, "ghost@elsewhere.test", "ghost")
+    slack.add_user(PEER, "Pat@Acme.test", "pat")
+
+
+def bot_env(
+    workdir: Path, sentry: FakeSentry, slack: FakeSlack, *, poll_interval: int
+) -> dict[str, str]:
+    """The settings of a bot in HTTP mode against the two fakes, routing `web` to CHANNEL."""
+    config = workdir / "bot.yml"
+    config.write_text(f"routes:\n  - channel: {CHANNEL}\n    projects: [web]\n")
+    return {
+        "SENTRY_HOST": sentry.url,
+        "SENTRY_TOKEN": TOKENS["SENTRY_TOKEN"],
+        "SENTRY_ORG": "acme",
+        "SLACK_BOT_TOKEN": TOKENS["SLACK_BOT_TOKEN"],
+        "SLACK_API_URL": slack.api_url,
+        "SLACK_SIGNING_SECRET": TOKENS["SLACK_SIGNING_SECRET"],
+        "DATABASE_URL": f"sqlite:///{workdir}/bot.sqlite3",
+        "BOT_CONFIG": str(config),
+        "POLL_INTERVAL_SECONDS": str(poll_interval),
+    }

@@ -19,12 +19,12 @@ import pytest
 
 from tests.command_flows import (
     ADMIN,
-    BILLING,
     CHANNEL,
     MEMBER,
-    PEER,
-    STRANGER,
     TEAM,
+    add_members,
+    add_people,
+    bot_env,
     command,
     issue_path,
     rendered,
@@ -46,19 +46,11 @@ from tests.fakes.slack_server import FakeSlack
 
 pytestmark = pytest.mark.e2e
 
-CONFIG = f"routes:\n  - channel: {CHANNEL}\n    projects: [web]\n"
-
 
 @pytest.fixture(scope="module")
 def fake_sentry() -> Iterator[FakeSentry]:
     with FakeSentry(org="acme", token=TOKENS["SENTRY_TOKEN"]) as fake:
-        fake.add_member("ada@acme.test", name="Ada Admin", role="admin")
-        fake.add_member("mo@acme.test", name="Mo Member", role="member")
-        fake.add_member("bill@acme.test", name="Bill Billing", role="billing")
-        fake.add_member("pat@acme.test", name="Pat Peer", role="member")
-        fake.add_team("backend", members=["mo@acme.test"])
-        fake.create_project("web", platform="javascript", teams=["backend"])
-        fake.create_project("api", platform="python")
+        add_members(fake)
         yield fake
 
 
@@ -67,12 +59,7 @@ def fake_slack() -> Iterator[FakeSlack]:
     with FakeSlack(
         bot_token=TOKENS["SLACK_BOT_TOKEN"], app_token=TOKENS["SLACK_APP_TOKEN"]
     ) as fake:
-        fake.add_channel(CHANNEL, "triage")
-        fake.add_user(ADMIN, "ada@acme.test", "ada")
-        fake.add_user(MEMBER, "mo@acme.test", "mo")
-        fake.add_user(BILLING, "bill@acme.test", "bill")
-        fake.add_user(STRANGER, "ghost@elsewhere.test", "ghost")
-        fake.add_user(PEER, "Pat@Acme.test", "pat")
+        add_people(fake)
         yield fake
 
 
@@ -81,19 +68,7 @@ def bot(
     tmp_path_factory: pytest.TempPathFactory, fake_sentry: FakeSentry, fake_slack: FakeSlack
 ) -> Iterator[BotProcess]:
     workdir: Path = tmp_path_factory.mktemp("commands")
-    config = workdir / "bot.yml"
-    config.write_text(CONFIG)
-    env = {
-        "SENTRY_HOST": fake_sentry.url,
-        "SENTRY_TOKEN": TOKENS["SENTRY_TOKEN"],
-        "SENTRY_ORG": "acme",
-        "SLACK_BOT_TOKEN": TOKENS["SLACK_BOT_TOKEN"],
-        "SLACK_API_URL": fake_slack.api_url,
-        "SLACK_SIGNING_SECRET": TOKENS["SLACK_SIGNING_SECRET"],
-        "DATABASE_URL": f"sqlite:///{workdir}/bot.sqlite3",
-        "BOT_CONFIG": str(config),
-        "POLL_INTERVAL_SECONDS": "1",
-    }
+    env = bot_env(workdir, fake_sentry, fake_slack, poll_interval=1)
     with BotProcess(env, workdir=workdir) as process:
         process.wait_ready()
         yield process

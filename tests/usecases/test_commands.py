@@ -24,6 +24,9 @@ from tests.command_flows import (
     PEER,
     STRANGER,
     TEAM,
+    add_members,
+    add_people,
+    bot_env,
     buttons,
     click,
     command,
@@ -47,19 +50,11 @@ from tests.fakes.slack_requests import (
 from tests.fakes.slack_server import FakeSlack
 from tests.inprocess import InProcessBot
 
-CONFIG = f"routes:\n  - channel: {CHANNEL}\n    projects: [web]\n"
-
 
 @pytest.fixture(scope="module")
 def fake_sentry() -> Iterator[FakeSentry]:
     with FakeSentry(org="acme", token=TOKENS["SENTRY_TOKEN"]) as fake:
-        fake.add_member("ada@acme.test", name="Ada Admin", role="admin")
-        fake.add_member("mo@acme.test", name="Mo Member", role="member")
-        fake.add_member("bill@acme.test", name="Bill Billing", role="billing")
-        fake.add_member("pat@acme.test", name="Pat Peer", role="member")
-        fake.add_team("backend", members=["mo@acme.test"])
-        fake.create_project("web", platform="javascript", teams=["backend"])
-        fake.create_project("api", platform="python")
+        add_members(fake)
         yield fake
 
 
@@ -68,12 +63,7 @@ def fake_slack() -> Iterator[FakeSlack]:
     with FakeSlack(
         bot_token=TOKENS["SLACK_BOT_TOKEN"], app_token=TOKENS["SLACK_APP_TOKEN"]
     ) as fake:
-        fake.add_channel(CHANNEL, "triage")
-        fake.add_user(ADMIN, "ada@acme.test", "ada")
-        fake.add_user(MEMBER, "mo@acme.test", "mo")
-        fake.add_user(BILLING, "bill@acme.test", "bill")
-        fake.add_user(STRANGER, "ghost@elsewhere.test", "ghost")
-        fake.add_user(PEER, "Pat@Acme.test", "pat")
+        add_people(fake)
         yield fake
 
 
@@ -82,21 +72,9 @@ def bot(
     tmp_path_factory: pytest.TempPathFactory, fake_sentry: FakeSentry, fake_slack: FakeSlack
 ) -> Iterator[InProcessBot]:
     workdir: Path = tmp_path_factory.mktemp("commands")
-    config = workdir / "bot.yml"
-    config.write_text(CONFIG)
-    env = {
-        "SENTRY_HOST": fake_sentry.url,
-        "SENTRY_TOKEN": TOKENS["SENTRY_TOKEN"],
-        "SENTRY_ORG": "acme",
-        "SLACK_BOT_TOKEN": TOKENS["SLACK_BOT_TOKEN"],
-        "SLACK_API_URL": fake_slack.api_url,
-        "SLACK_SIGNING_SECRET": TOKENS["SLACK_SIGNING_SECRET"],
-        "DATABASE_URL": f"sqlite:///{workdir}/bot.sqlite3",
-        "BOT_CONFIG": str(config),
-        # Polls run only when a test asks (`bot.poll_now()`), so the Sentry requests a command
-        # makes are never mixed with a poll's.
-        "POLL_INTERVAL_SECONDS": "3600",
-    }
+    # Polls run only when a test asks (`bot.poll_now()`), so the Sentry requests a command
+    # makes are never mixed with a poll's.
+    env = bot_env(workdir, fake_sentry, fake_slack, poll_interval=3600)
     with InProcessBot(env, workdir=workdir) as process:
         process.wait_ready()
         process.poll_now()  # the start-up poll is over before any test looks at Sentry's log
