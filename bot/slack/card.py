@@ -475,8 +475,8 @@ def _pack(lines: Sequence[str]) -> list[str]:
 def build_storm_summary(issues: Sequence[Issue], *, mentions: Sequence[str] = ()) -> JSON:
     """One message listing up to STORM_MAX_ISSUES new issues, sent instead of a card each.
 
-    Chunk larger storms with `split_storm` first; within that size the message is at most 13
-    blocks, each section at most 3000 characters (see STORM_LINE_MAX). Raises ValueError for
+    Larger storms are cut into chunks by the caller (`bot.alerts.delivery`). The message is at
+    most 13 blocks, each section at most 3000 characters (see STORM_LINE_MAX). Raises ValueError for
     an empty or oversized chunk or a malformed mention ID.
     """
     if not 1 <= len(issues) <= STORM_MAX_ISSUES:
