@@ -44,7 +44,10 @@ from bot.settings import async_database_url  # noqa: E402
 CARDS = 10_000
 CHANNELS = 10
 WARMUP_CYCLES = 3
-TARGET_CPU_MS = 20.0
+# CPU per cycle: an idle cycle (no card young enough to keep current) under 10 ms, and a cycle
+# that keeps 10,000 tracked cards current under 50 ms.
+TARGET_IDLE_CPU_MS = 10.0
+TARGET_TRACKED_CPU_MS = 50.0
 TARGET_RSS_MB = 120.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -150,18 +153,20 @@ def main() -> None:
             raise SystemExit(f"bot exited {code}:\n{bot.log()}")
 
         measured = last - first
+        target_ms = TARGET_TRACKED_CPU_MS if args.tracked else TARGET_IDLE_CPU_MS
         cpu_ms = 1000 * (cpu_after - cpu_before) / measured
         poll_count = poll_count_after - poll_count_before
         poll_ms = 1000 * (poll_sum_after - poll_sum_before) / poll_count if poll_count else 0.0
         print_table(
             f"cycle CPU and RSS: {CARDS:,} posted cards in {CHANNELS} channels, "
+            f"{args.tracked:,} of them tracked, "
             f"{measured} cycles measured (store filled in {filled}, total {elapsed(started)})",
             [
                 Figure(
                     "CPU time / cycle",
                     f"{cpu_ms:.1f} ms",
-                    f"< {TARGET_CPU_MS:g} ms",
-                    cpu_ms < TARGET_CPU_MS,
+                    f"< {target_ms:g} ms",
+                    cpu_ms < target_ms,
                 ),
                 Figure(
                     "peak RSS (VmHWM)",
