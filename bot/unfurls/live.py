@@ -89,6 +89,9 @@ class LiveUnfurls:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._total = 0
         self._counted_at: datetime | None = None
+        # Bumped after each record: a count that ran while one was being recorded may have
+        # missed it, so it is not trusted for RECOUNT_EVERY (see `due`).
+        self._recorded = 0
 
     @staticmethod
     def trackable(target: UnfurlTarget) -> bool:
@@ -106,7 +109,6 @@ class LiveUnfurls:
         channel, ts = target.channel, target.ts
         if not (channel and ts and self.trackable(target) and cards):
             return
-        self._counted_at = None  # counted again at the next cycle
         await self._store.record(
             [
                 NewUnfurl(
@@ -123,6 +125,9 @@ class LiveUnfurls:
             ],
             now=self._clock(),
         )
+        # Counted again at the next cycle; after the record is committed, so that count sees it.
+        self._recorded += 1
+        self._counted_at = None
 
     async def forget(self, target: UnfurlTarget) -> None:
         """Slack did not take the cards just recorded for this message: keep none of them."""
@@ -139,13 +144,16 @@ class LiveUnfurls:
         """The unfurls to compare with Sentry this cycle (old ones are forgotten when counted)."""
         now = self._clock()
         if self._counted_at is None or now - self._counted_at >= RECOUNT_EVERY:
+            recorded = self._recorded
             pruned = await self._store.prune(before=now - self._retention)
             if pruned:
                 logger.info(
                     "%d unfurled card(s) older than the retention are no longer kept", pruned
                 )
             self._total = await self._store.count()
-            self._counted_at = now
+            # An unfurl recorded while counting may be missing from the count: count again
+            # next cycle rather than trust it for a minute.
+            self._counted_at = now if recorded == self._recorded else None
         if not self._total:
             return []
         limit = batch_size(self._total)

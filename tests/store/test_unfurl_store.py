@@ -8,7 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.unfurls.event import UnfurlTarget
+from bot.unfurls.live import LiveUnfurls
 from bot.unfurls.store import NewUnfurl, UnfurlStore
+from tests.unit.test_card import make_issue
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 LINK = "https://sentry.example.com/organizations/acme/issues/42/"
@@ -98,3 +101,43 @@ async def test_old_unfurls_are_pruned_and_a_gone_message_is_dropped(engine: Asyn
     assert await store.drop_message("C1", "2.000200") == 2
     assert [r.message_ts for r in await store.for_issue("42")] == ["3.000300"]
     assert await store.drop_message("C1", "2.000200") == 0
+
+
+class CountThatWaits(UnfurlStore):
+    """The real store, whose count stops after reading until the test lets it return: so an
+    unfurl can be recorded exactly while a poll cycle is counting."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.counted = asyncio.Event()
+        self.go_on = asyncio.Event()
+
+    async def count(self) -> int:
+        found = await super().count()
+        self.counted.set()
+        await self.go_on.wait()
+        return found
+
+
+async def test_an_unfurl_recorded_while_a_cycle_counts_is_compared_at_the_next_cycle(
+    engine: AsyncEngine,
+) -> None:
+    # A cycle's count that missed an unfurl recorded meanwhile must not be trusted for the
+    # minute the count is otherwise kept, or the unfurl goes stale for that minute.
+    store = CountThatWaits(engine)
+    live = LiveUnfurls(
+        store=store,
+        screen=None,  # type: ignore[arg-type]  # neither is used by counting and recording
+        draw=None,  # type: ignore[arg-type]
+        clock=lambda: NOW,
+        retention=timedelta(days=7),
+    )
+    cycle = asyncio.create_task(live.due())
+    await store.counted.wait()  # the cycle read the count (0) and has not stored it yet
+    issue = make_issue(id="42")
+    target = UnfurlTarget(channel="C1", ts="1.000100", unfurl_id="C1.1000100.abc")
+    await live.unfurled(target, {LINK: (issue, {"blocks": []})})
+    store.go_on.set()
+    assert await cycle == []
+    [tracked] = await live.due()
+    assert tracked.issue_id == "42"
