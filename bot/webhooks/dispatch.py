@@ -72,6 +72,7 @@ class WebhookDispatcher:
         comments: CommentSink,
         metrics: Metrics,
         clock: Callable[[], datetime],
+        unseen_recheck: timedelta = UNSEEN_RECHECK,
     ) -> None:
         self._queue = queue
         self._sentry = sentry
@@ -82,6 +83,9 @@ class WebhookDispatcher:
         self._comments = comments
         self._metrics = metrics
         self._clock = clock
+        # How long after a new issue's delivery it is looked for once more when no route's
+        # search found it yet.
+        self.unseen_recheck = unseen_recheck
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -139,7 +143,11 @@ class WebhookDispatcher:
         else:
             unseen = [j for j in issues if j.route and j.issue_id not in found and not j.attempts]
             if unseen:
-                await self._queue.later(unseen, at=self._clock() + UNSEEN_RECHECK)
+                await self._queue.later(unseen, at=self._clock() + self.unseen_recheck)
+                # Looked for again when due, not at the sweep after.
+                asyncio.get_running_loop().call_later(
+                    self.unseen_recheck.total_seconds(), self.wake
+                )
         for job in (j for j in jobs if j.kind == "comment"):
             try:
                 await self._comments.comment_created(job.issue_id)
