@@ -59,8 +59,10 @@ def started(make_bot: BotFactory, sentry: FakeSentry, **extra: str) -> Iterator[
     bot = make_bot(**{**QUIET, **extra})
     with bot:
         bot.wait_ready()
-        # The first poll (at start) has run: from now on only webhooks post.
+        # The first poll (at start) is over, searches included: from now on only webhooks post
+        # and ask Sentry.
         bot.wait_for_log(r"polling \(", timeout=15)
+        bot.poll_now()
         # A new issue no route's search finds is looked for once more after a second, not ten,
         # so a test that waits for the queue to drain does not wait out Sentry's search lag.
         assert bot.runtime is not None
